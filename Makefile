@@ -1,0 +1,40 @@
+# Two commands get a new user going: `make run` (the service) and `make test` (the suite).
+# Both create .venv and install what they need on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install install-bench test test-fast run bench bench-quick lint clean-data
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[worker,embedded,dev]'
+	@touch $@
+
+install: $(STAMP)
+
+$(VENV)/.installed-bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[worker,embedded,dev,bench]'
+	@touch $@
+
+install-bench: $(VENV)/.installed-bench
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+run: install
+	$(PY) -m app.launcher
+
+bench: install-bench
+	$(PY) -m bench.run_all
+
+bench-quick: install-bench
+	$(PY) -m bench.run_all --quick
+
+lint: install
+	$(VENV)/bin/ruff check app worker tests bench

@@ -1,0 +1,1 @@
+"""The Celery worker and the trainer process it spawns. Nothing here imports TensorFlow at import time."""
