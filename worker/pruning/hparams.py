@@ -26,14 +26,14 @@ class PruningHParams(BaseModel):
 
     # The seed's table (tf.contrib.model_pruning).
     begin_pruning_step: int = Field(0, ge=0)
-    end_pruning_step: int = -1
+    end_pruning_step: int = Field(-1, validate_default=True)
     do_not_prune: list[str] = []
     threshold_decay: float = Field(0.9, ge=0.0, lt=1.0)
     pruning_frequency: int = Field(10, ge=1)
     initial_sparsity: float = Field(0.0, ge=0.0, lt=1.0)
     target_sparsity: float = Field(0.5, ge=0.0, lt=1.0)
     sparsity_function_begin_step: int = 0
-    sparsity_function_end_step: int = 100
+    sparsity_function_end_step: int = Field(100, validate_default=True)
     sparsity_function_exponent: float = Field(3.0, gt=0.0)
     # contrib's later versions.
     name: str = "model_pruning"
@@ -97,8 +97,8 @@ class PruningHParams(BaseModel):
             _parse_m_by_n(value)
         return value
 
-    # Field validators run in declaration order, so each "begin" is in info.data (unless invalid);
-    # validating on the "end" field makes the 422 name it.
+    # Checked on the "end" field (validated after its "begin", and even when left at its
+    # default) so the 422 names a field; info.data lacks a "begin" that failed its own check.
     @field_validator("end_pruning_step")
     @classmethod
     def _end_after_begin(cls, end: int, info: ValidationInfo) -> int:
@@ -224,7 +224,9 @@ def parse_contrib_string(text: str) -> dict[str, Any]:
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "[":
             depth += 1

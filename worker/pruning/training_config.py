@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from worker.pruning.errors import InvalidConfig
 
@@ -44,16 +44,27 @@ class TrainingConfig(BaseModel):
     signature: str = "serving_default"
     validation_split: float = Field(0.1, gt=0.0, lt=1.0)
 
-    @model_validator(mode="after")
-    def _known_names(self) -> TrainingConfig:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss {self.loss!r} is not supported; use one of {sorted(LOSSES)}")
-        unknown = sorted(set(self.metrics or []) - METRICS)
+    @field_validator("loss")
+    @classmethod
+    def _known_loss(cls, loss: str) -> str:
+        if loss not in LOSSES:
+            raise ValueError(f"loss {loss!r} is not supported; use one of {sorted(LOSSES)}")
+        return loss
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, metrics: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(metrics or []) - METRICS)
         if unknown:
             raise ValueError(f"metrics {unknown} are not supported; use some of {sorted(METRICS)}")
-        if self.epochs is not None and self.steps is not None:
+        return metrics
+
+    @field_validator("steps")
+    @classmethod
+    def _epochs_or_steps(cls, steps: int | None, info: ValidationInfo) -> int | None:
+        if steps is not None and info.data.get("epochs") is not None:
             raise ValueError("give epochs or steps, not both")
-        return self
+        return steps
 
     @property
     def is_classification(self) -> bool:
