@@ -17,6 +17,7 @@ install: $(STAMP)
 
 $(VENV)/.installed-bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[worker,embedded,dev,bench]'
+	$(PY) -m pip install --quiet --no-deps 'tf-keras~=2.21.0' 'tensorflow-model-optimization~=0.8.1'
 	@touch $@
 
 install-bench: $(VENV)/.installed-bench

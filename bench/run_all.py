@@ -1,0 +1,34 @@
+"""`make bench`: every benchmark, one after another, each in its own process (each owns a
+TensorFlow runtime and some need tf-keras), then the README's Results section is rendered.
+
+    python -m bench.run_all [--quick] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+BENCHMARKS = ["mask_update", "engine_overhead"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="CI-sized runs")
+    parser.add_argument("--only", nargs="*", choices=BENCHMARKS, help="run just these")
+    args = parser.parse_args(argv)
+    failed = []
+    for name in args.only or BENCHMARKS:
+        print(f"== bench.{name}", flush=True)
+        command = [sys.executable, "-m", f"bench.{name}"] + (["--quick"] if args.quick else [])
+        if subprocess.run(command).returncode != 0:
+            failed.append(name)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
