@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-bench test test-fast run bench bench-quick lint clean-data
+.PHONY: install install-bench test test-fast run demo bench bench-quick lint
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test-fast: install
 run: install
 	$(PY) -m app.launcher
 
+# A first real result: needs `make run` running in another terminal.
+demo: install
+	$(PY) examples/quickstart.py
+
 bench: install-bench
 	$(PY) -m bench.run_all
 
@@ -38,4 +42,4 @@ bench-quick: install-bench
 	$(PY) -m bench.run_all --quick
 
 lint: install
-	$(VENV)/bin/ruff check app worker tests bench
+	$(VENV)/bin/ruff check app worker shears_client tests bench examples

@@ -1,0 +1,1 @@
+"""The `shears` sub-commands, one module per resource."""
