@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[worker,embedded,dev]'
+	# Only to build a Keras 2 (tf-keras) SavedModel in the tests; --no-deps, see pyproject's bench.
+	$(PY) -m pip install --quiet --no-deps 'tf-keras~=2.21.0'
 	@touch $@
 
 install: $(STAMP)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from worker.pruning.errors import InvalidConfig
 
@@ -22,6 +30,8 @@ REGRESSION_LOSSES = frozenset(
 LOSSES = CLASSIFICATION_LOSSES | REGRESSION_LOSSES
 METRICS = frozenset({"accuracy", "mse", "mae", "mean_squared_error", "mean_absolute_error"})
 
+ADAMW_WEIGHT_DECAY = 0.004  # Keras's default
+
 # Bounds that keep one job finite; a serious run fits well inside them.
 MAX_STEPS = 10_000_000
 MAX_EPOCHS = 100_000
@@ -36,7 +46,8 @@ class TrainingConfig(BaseModel):
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
     learning_rate: float = Field(1e-3, gt=0.0, le=10.0)
     momentum: float = Field(0.0, ge=0.0, lt=1.0)
-    weight_decay: float = Field(0.004, ge=0.0, lt=1.0)
+    # None: Keras's AdamW default for "adamw", no decay for the others (Adam stays Adam).
+    weight_decay: float | None = Field(None, ge=0.0, lt=1.0)
     batch_size: int = Field(32, ge=1, le=65536)
     epochs: int | None = Field(None, ge=1, le=MAX_EPOCHS)
     steps: int | None = Field(None, ge=1, le=MAX_STEPS)
@@ -66,6 +77,15 @@ class TrainingConfig(BaseModel):
             raise ValueError("give epochs or steps, not both")
         return steps
 
+    @model_validator(mode="after")
+    def _accuracy_needs_classes(self) -> TrainingConfig:
+        if "accuracy" in (self.metrics or []) and not self.is_classification:
+            raise ValueError(
+                f"metric 'accuracy' needs a classification loss, not {self.loss!r}; "
+                "use mse or mae for a regression"
+            )
+        return self
+
     @property
     def is_classification(self) -> bool:
         return self.loss in CLASSIFICATION_LOSSES
@@ -83,10 +103,16 @@ class TrainingConfig(BaseModel):
             return self.steps
         return (self.epochs or 1) * self.steps_per_epoch(n_train)
 
+    def resolved_weight_decay(self) -> float:
+        if self.weight_decay is not None:
+            return self.weight_decay
+        return ADAMW_WEIGHT_DECAY if self.optimizer == "adamw" else 0.0
+
     def resolved(self) -> dict[str, Any]:
         """What the job stores: every default filled in, metrics decided."""
         out = self.model_dump()
         out["metrics"] = self.resolved_metrics()
+        out["weight_decay"] = self.resolved_weight_decay()
         if out["steps"] is None and out["epochs"] is None:
             out["epochs"] = 1
         return out

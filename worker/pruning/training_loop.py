@@ -1,0 +1,124 @@
+"""The fine-tune: masks updated when the schedule says so, one compiled step otherwise,
+progress reported at every mask update, about twice a second, and at the end."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import tensorflow as tf
+
+from worker.pruning.data import Split
+from worker.pruning.progress import EventStream, Throttle
+from worker.pruning.pruner import Pruner
+from worker.pruning.summaries import PruningSummaries
+from worker.pruning.train_step import TrainStep
+
+PROGRESS_INTERVAL_SECONDS = 0.5
+
+
+def batches(split: Split, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
+    """Batches of ({input name: tensor}, labels); shuffled and endless when given a seed."""
+    dataset = tf.data.Dataset.from_tensor_slices((split.x, split.y))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(split), seed=shuffle_seed, reshuffle_each_iteration=True)
+        dataset = dataset.repeat()
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+@dataclass(frozen=True)
+class TrainingStats:
+    steps: int
+    epochs: float
+    wall_seconds: float
+    steps_per_second: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps,
+            "epochs": round(self.epochs, 4),
+            "wall_seconds": round(self.wall_seconds, 3),
+            "steps_per_second": round(self.steps_per_second, 3),
+        }
+
+
+class ProgressReporter:
+    """Turns the loop's state into progress events and TensorBoard summaries."""
+
+    def __init__(
+        self,
+        events: EventStream,
+        summaries: PruningSummaries,
+        pruner: Pruner,
+        train_step: TrainStep,
+        total_steps: int,
+        steps_per_epoch: int,
+    ) -> None:
+        self._events, self._summaries = events, summaries
+        self._pruner, self._train_step = pruner, train_step
+        self._total, self._steps_per_epoch = total_steps, steps_per_epoch
+        self._started = time.monotonic()
+        self._first_step_done: float | None = None
+
+    def first_step_done(self) -> None:
+        # Rates are measured from here: the first step includes tracing the function.
+        self._first_step_done = time.monotonic()
+
+    def steps_per_second(self, step: int) -> float:
+        if self._first_step_done is None or step < 2:
+            return 0.0
+        return (step - 1) / max(1e-9, time.monotonic() - self._first_step_done)
+
+    def masks_updated(self, step: int) -> None:
+        self._summaries.masks(
+            step,
+            self._pruner.layer_states(step),
+            self._pruner.global_target(step),
+            self._pruner.global_achieved(),
+        )
+
+    def report(self, step: int) -> None:
+        loss = self._train_step.take_mean_loss()
+        self._summaries.training(step, loss, self._train_step.learning_rate)
+        rate = self.steps_per_second(step)
+        self._events.emit(
+            "progress",
+            step=step,
+            total_steps=self._total,
+            epoch=round(step / self._steps_per_epoch, 4),
+            loss=loss,
+            target_sparsity=round(self._pruner.global_target(step), 6),
+            achieved_sparsity=round(self._pruner.global_achieved(), 6),
+            layers=[layer.to_json() for layer in self._pruner.layer_states(step)],
+            steps_per_second=round(rate, 3),
+            eta_seconds=round((self._total - step) / rate, 1) if rate > 0 else None,
+        )
+
+    def stats(self, steps: int) -> TrainingStats:
+        wall = time.monotonic() - self._started
+        return TrainingStats(steps, steps / self._steps_per_epoch, wall, steps / max(wall, 1e-9))
+
+
+def fine_tune(
+    pruner: Pruner,
+    train_step: TrainStep,
+    train_batches: tf.data.Dataset,
+    total_steps: int,
+    reporter: ProgressReporter,
+) -> None:
+    throttle = Throttle(PROGRESS_INTERVAL_SECONDS)
+    iterator = iter(train_batches)
+    for step in range(total_steps):
+        if pruner.update_due(step):
+            pruner.update(step)
+            reporter.masks_updated(step)
+            reporter.report(step)
+            throttle.reset()
+        x, y = next(iterator)
+        train_step(x, y)
+        if step == 0:
+            reporter.first_step_done()
+        elif throttle.due() and step + 1 < total_steps:
+            reporter.report(step + 1)
+    reporter.report(total_steps)
