@@ -1,0 +1,74 @@
+"""Which weights a job may prune (PRUNING.md section 4), decided from what the upload says about
+each weight: its Keras layer class when the model carries one, otherwise shape and name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from app.inspection.tensor_specs import FLOAT_DTYPES, Shape, element_count
+
+_CONV_CLASSES = (
+    "Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose Conv3DTranspose "
+    "Convolution1D Convolution2D Convolution3D Convolution1DTranspose Convolution2DTranspose "
+    "Convolution3DTranspose Deconvolution2D Deconvolution3D"
+).split()
+# Keras layer class -> the attribute names of its prunable weights.
+KERAS_PRUNABLE: dict[str, frozenset[str]] = {
+    "Dense": frozenset({"kernel"}),
+    **{name: frozenset({"kernel"}) for name in _CONV_CLASSES},
+    "SeparableConv1D": frozenset({"pointwise_kernel"}),
+    "SeparableConv2D": frozenset({"pointwise_kernel"}),
+    "SeparableConvolution1D": frozenset({"pointwise_kernel"}),
+    "SeparableConvolution2D": frozenset({"pointwise_kernel"}),
+    "Embedding": frozenset({"embeddings"}),
+}
+# Last name components that mark a weight as a bias or normalization parameter.
+_NEVER_PRUNED = frozenset({"bias", "gamma", "beta", "moving_mean", "moving_variance"})
+
+
+@dataclass(frozen=True)
+class Weight:
+    name: str
+    shape: Shape
+    dtype: str
+    trainable: bool
+    # Set when the weight belongs to a Keras layer of a known class: then the Keras rules apply.
+    layer_class: str | None = None
+    attribute: str | None = None
+    # Seen in the graph as a depthwise-convolution filter.
+    depthwise: bool = False
+
+
+def is_prunable(weight: Weight) -> bool:
+    if not weight.trainable or weight.dtype not in FLOAT_DTYPES:
+        return False
+    if weight.layer_class is not None:
+        return weight.attribute in KERAS_PRUNABLE.get(weight.layer_class, frozenset())
+    if weight.depthwise or weight.shape is None or len(weight.shape) < 2:
+        return False
+    last = weight.name.rsplit("/", 1)[-1].split(":")[0]
+    return last not in _NEVER_PRUNED and "depthwise" not in weight.name.lower()
+
+
+@dataclass(frozen=True)
+class WeightSummary:
+    prunable: list[dict[str, Any]]
+    params_total: int
+    params_prunable: int
+
+
+def summarize(weights: Iterable[Weight]) -> WeightSummary:
+    """Parameters count the floating-point weights, trainable or not (as Keras' count_params)."""
+    prunable = []
+    total = prunable_total = 0
+    for weight in weights:
+        if weight.dtype not in FLOAT_DTYPES:
+            continue
+        params = element_count(weight.shape)
+        total += params
+        if is_prunable(weight):
+            prunable.append({"name": weight.name, "shape": weight.shape, "params": params})
+            prunable_total += params
+    return WeightSummary(prunable, total, prunable_total)

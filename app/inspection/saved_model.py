@@ -1,0 +1,138 @@
+"""Describe an extracted SavedModel directory from its protobufs: signatures, variables,
+prunable weights; refuse it when its ops are off the allow-list."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from app.inspection.descriptions import ModelDescription, Signatures
+from app.inspection.errors import UploadRejected
+from app.inspection.op_check import check_ops
+from app.inspection.prunable import Weight, summarize
+from app.inspection.saved_model_proto import read_keras_metadata, read_saved_model
+from app.inspection.tensor_specs import dtype_name, shape_from_proto, tensor_spec
+from app.inspection.variable_usage import depthwise_variable_ids
+
+INIT_OP_SIGNATURE = "__saved_model_init_op"
+SERVING_TAG = "serve"
+KERAS_METADATA_FILE = "keras_metadata.pb"
+
+
+def describe_saved_model(root: Path, container: str) -> ModelDescription:
+    proto = read_saved_model(root / "saved_model.pb")
+    for meta_graph in proto.meta_graphs:
+        check_ops(meta_graph)
+    meta_graph = _serving_meta_graph(proto)
+    signatures = extract_signatures(meta_graph)
+    if not signatures:
+        raise UploadRejected(
+            422,
+            "no_signatures",
+            "the SavedModel has no serving signature; export it with "
+            "model.export() or pass signatures= to tf.saved_model.save()",
+        )
+    keras_classes = _keras_layer_classes(root / KERAS_METADATA_FILE)
+    summary = summarize(_weights(meta_graph, keras_classes))
+    return ModelDescription(
+        format="saved_model",
+        signatures=signatures,
+        prunable=summary.prunable,
+        params_total=summary.params_total,
+        params_prunable=summary.params_prunable,
+        container=container,
+    )
+
+
+def extract_signatures(meta_graph: Any) -> Signatures:
+    def specs(infos: Any) -> dict[str, dict[str, Any]]:
+        return {
+            name: tensor_spec(shape_from_proto(info.tensor_shape), dtype_name(info.dtype))
+            for name, info in sorted(infos.items())
+        }
+
+    return {
+        name: {"inputs": specs(sig.inputs), "outputs": specs(sig.outputs)}
+        for name, sig in sorted(meta_graph.signature_def.items())
+        if name != INIT_OP_SIGNATURE
+    }
+
+
+def _serving_meta_graph(proto: Any) -> Any:
+    tagged = [m for m in proto.meta_graphs if SERVING_TAG in m.meta_info_def.tags]
+    return (tagged or list(proto.meta_graphs))[0]
+
+
+def _weights(meta_graph: Any, keras_classes: dict[int, str]) -> Iterator[Weight]:
+    object_graph = meta_graph.object_graph_def
+    owners = _variable_owners(object_graph, keras_classes)
+    signature_functions = _signature_functions(object_graph)
+    depthwise = depthwise_variable_ids(meta_graph, signature_functions)
+    for node_id in _model_variable_ids(object_graph, signature_functions):
+        variable = object_graph.nodes[node_id].variable
+        layer_class, attribute = owners.get(node_id, (None, None))
+        yield Weight(
+            name=variable.name,
+            shape=shape_from_proto(variable.shape),
+            dtype=dtype_name(variable.dtype),
+            trainable=variable.trainable,
+            layer_class=layer_class,
+            attribute=attribute,
+            depthwise=node_id in depthwise,
+        )
+
+
+def _signature_functions(object_graph: Any) -> list[str]:
+    """The concrete functions behind the signatures, as the object graph records them."""
+    nodes = object_graph.nodes
+    return [
+        nodes[child.node_id].bare_concrete_function.concrete_function_name
+        for node in nodes
+        if node.WhichOneof("kind") == "user_object"
+        and node.user_object.identifier == "signature_map"
+        for child in node.children
+    ]
+
+
+def _model_variable_ids(object_graph: Any, signature_functions: list[str]) -> list[int]:
+    """The variables the signatures capture: exactly what serving and training use. Keras 3
+    exports list each variable twice in the object graph, so walking all nodes would not do."""
+    nodes = object_graph.nodes
+    captured: dict[int, None] = {}
+    for function in signature_functions:
+        if function in object_graph.concrete_functions:
+            for bound in object_graph.concrete_functions[function].bound_inputs:
+                if nodes[bound].WhichOneof("kind") == "variable":
+                    captured[bound] = None
+    if captured:
+        return list(captured)
+    return [i for i, node in enumerate(nodes) if node.WhichOneof("kind") == "variable"]
+
+
+def _variable_owners(
+    object_graph: Any, keras_classes: dict[int, str]
+) -> dict[int, tuple[str, str]]:
+    """variable node id -> (Keras layer class, attribute name) for tf-keras SavedModels."""
+    owners: dict[int, tuple[str, str]] = {}
+    for node_id, layer_class in keras_classes.items():
+        for child in object_graph.nodes[node_id].children:
+            if object_graph.nodes[child.node_id].WhichOneof("kind") == "variable":
+                owners.setdefault(child.node_id, (layer_class, child.local_name))
+    return owners
+
+
+def _keras_layer_classes(path: Path) -> dict[int, str]:
+    """object graph node id -> Keras class name, from tf-keras' keras_metadata.pb if present."""
+    if not path.is_file():
+        return {}
+    classes = {}
+    for node in read_keras_metadata(path).nodes:
+        try:
+            metadata = json.loads(node.metadata)
+        except ValueError:
+            continue
+        if isinstance(metadata, dict) and isinstance(metadata.get("class_name"), str):
+            classes[node.node_id] = metadata["class_name"]
+    return classes
