@@ -11,7 +11,7 @@ from typing import Any
 from app.inspection.descriptions import ModelDescription
 from app.inspection.errors import UploadRejected
 from app.inspection.keras_config import check_keras_config
-from app.inspection.keras_layers import keras_layers, serving_signature
+from app.inspection.keras_layers import export_signatures, keras_layers
 from app.inspection.keras_weights import read_keras_weights
 from app.inspection.prunable import summarize
 
@@ -37,7 +37,7 @@ def describe_keras_file(tree: Path) -> ModelDescription:
     summary = summarize(read_keras_weights(tree / WEIGHTS_FILE, layers))
     return ModelDescription(
         format="keras",
-        signatures=serving_signature(model),
+        signatures=export_signatures(model),
         prunable=summary.prunable,
         params_total=summary.params_total,
         params_prunable=summary.params_prunable,

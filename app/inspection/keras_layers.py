@@ -1,9 +1,11 @@
-"""The layers of a (checked) .keras config, and the serving signature Keras' model.export()
-would give the model: inputs named after its InputLayers, outputs `output_0`, `output_1`, ...
+"""The layers of a (checked) .keras config, and the signatures Keras' model.export() gives the
+model (the engine exports a .keras model that way, and takes either name as
+training.signature): inputs named after its InputLayers, outputs `output_0`, `output_1`, ...
 (or the keys of a dict of outputs)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +13,8 @@ from typing import Any
 from app.inspection.keras_allowlist import LAYER_CLASSES, MODEL_CLASSES
 from app.inspection.tensor_specs import Shape, tensor_spec
 
-SERVING_SIGNATURE = "serving_default"
+# model.export() writes one endpoint under both names.
+EXPORT_SIGNATURES = ("serve", "serving_default")
 # Keras names the InputLayer it creates for a Sequential model built without one.
 DEFAULT_INPUT_NAME = "input_layer"
 _SHAPE_PRESERVING = frozenset(
@@ -53,7 +56,12 @@ def keras_layers(model: dict[str, Any]) -> list[KerasLayer]:
     return found
 
 
-def serving_signature(model: dict[str, Any]) -> dict[str, Any]:
+def export_signatures(model: dict[str, Any]) -> dict[str, Any]:
+    signature = _export_signature(model)
+    return {name: copy.deepcopy(signature) for name in EXPORT_SIGNATURES}
+
+
+def _export_signature(model: dict[str, Any]) -> dict[str, Any]:
     config = model["config"]
     layers = {layer.path[-1]: layer for layer in keras_layers(model) if len(layer.path) == 2}
     if model.get("class_name") == "Sequential":
@@ -70,7 +78,7 @@ def serving_signature(model: dict[str, Any]) -> dict[str, Any]:
             key: _output_spec(layers.get(name))
             for key, name in _references(config.get("output_layers"), "output_")
         }
-    return {SERVING_SIGNATURE: {"inputs": inputs, "outputs": outputs}}
+    return {"inputs": inputs, "outputs": outputs}
 
 
 def _is_layer(value: Any) -> bool:

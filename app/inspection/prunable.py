@@ -1,5 +1,6 @@
 """Which weights a job may prune (PRUNING.md section 4), decided from what the upload says about
-each weight: its Keras layer class when the model carries one, otherwise shape and name."""
+each weight: its Keras layer class in a .keras file, otherwise (a SavedModel) its shape, name
+and use in the graph, by the engine's rule."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.inspection.tensor_specs import FLOAT_DTYPES, Shape, element_count
+from worker.pruning.prunable_model import PRUNABLE_VARIABLE_KIND, saved_variable_kind
 
 _CONV_CLASSES = (
     "Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose Conv3DTranspose "
@@ -24,8 +26,6 @@ KERAS_PRUNABLE: dict[str, frozenset[str]] = {
     "SeparableConvolution2D": frozenset({"pointwise_kernel"}),
     "Embedding": frozenset({"embeddings"}),
 }
-# Last name components that mark a weight as a bias or normalization parameter.
-_NEVER_PRUNED = frozenset({"bias", "gamma", "beta", "moving_mean", "moving_variance"})
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Weight:
     shape: Shape
     dtype: str
     trainable: bool
-    # Set when the weight belongs to a Keras layer of a known class: then the Keras rules apply.
+    # Set for the weights of a .keras file: then the Keras rules apply.
     layer_class: str | None = None
     attribute: str | None = None
     # Seen in the graph as a depthwise-convolution filter.
@@ -46,10 +46,8 @@ def is_prunable(weight: Weight) -> bool:
         return False
     if weight.layer_class is not None:
         return weight.attribute in KERAS_PRUNABLE.get(weight.layer_class, frozenset())
-    if weight.depthwise or weight.shape is None or len(weight.shape) < 2:
-        return False
-    last = weight.name.rsplit("/", 1)[-1].split(":")[0]
-    return last not in _NEVER_PRUNED and "depthwise" not in weight.name.lower()
+    rank = 0 if weight.shape is None else len(weight.shape)
+    return saved_variable_kind(weight.name, rank, weight.depthwise) == PRUNABLE_VARIABLE_KIND
 
 
 @dataclass(frozen=True)

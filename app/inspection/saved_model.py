@@ -1,9 +1,12 @@
 """Describe an extracted SavedModel directory from its protobufs: signatures, variables,
-prunable weights; refuse it when its ops are off the allow-list."""
+prunable weights; refuse it when its ops are off the allow-list.
+
+The engine trains every SavedModel (tf-keras ones too) through its signature function, as a
+model that is not Keras, so the weights follow that rule of PRUNING.md section 4 and carry the
+engine's names."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,13 +15,13 @@ from app.inspection.descriptions import ModelDescription, Signatures
 from app.inspection.errors import UploadRejected
 from app.inspection.op_check import check_ops
 from app.inspection.prunable import Weight, summarize
-from app.inspection.saved_model_proto import read_keras_metadata, read_saved_model
+from app.inspection.saved_model_proto import read_saved_model
 from app.inspection.tensor_specs import dtype_name, shape_from_proto, tensor_spec
+from app.inspection.variable_names import variable_names
 from app.inspection.variable_usage import depthwise_variable_ids
 
 INIT_OP_SIGNATURE = "__saved_model_init_op"
 SERVING_TAG = "serve"
-KERAS_METADATA_FILE = "keras_metadata.pb"
 
 
 def describe_saved_model(root: Path, container: str) -> ModelDescription:
@@ -34,8 +37,7 @@ def describe_saved_model(root: Path, container: str) -> ModelDescription:
             "the SavedModel has no serving signature; export it with "
             "model.export() or pass signatures= to tf.saved_model.save()",
         )
-    keras_classes = _keras_layer_classes(root / KERAS_METADATA_FILE)
-    summary = summarize(_weights(meta_graph, keras_classes))
+    summary = summarize(_weights(meta_graph))
     return ModelDescription(
         format="saved_model",
         signatures=signatures,
@@ -65,34 +67,37 @@ def _serving_meta_graph(proto: Any) -> Any:
     return (tagged or list(proto.meta_graphs))[0]
 
 
-def _weights(meta_graph: Any, keras_classes: dict[int, str]) -> Iterator[Weight]:
+def _weights(meta_graph: Any) -> Iterator[Weight]:
     object_graph = meta_graph.object_graph_def
-    owners = _variable_owners(object_graph, keras_classes)
     signature_functions = _signature_functions(object_graph)
     depthwise = depthwise_variable_ids(meta_graph, signature_functions)
-    for node_id in _model_variable_ids(object_graph, signature_functions):
+    variable_ids = _model_variable_ids(object_graph, signature_functions)
+    names = variable_names(object_graph, variable_ids)
+    for node_id in variable_ids:
         variable = object_graph.nodes[node_id].variable
-        layer_class, attribute = owners.get(node_id, (None, None))
         yield Weight(
-            name=variable.name,
+            name=names[node_id],
             shape=shape_from_proto(variable.shape),
             dtype=dtype_name(variable.dtype),
             trainable=variable.trainable,
-            layer_class=layer_class,
-            attribute=attribute,
             depthwise=node_id in depthwise,
         )
 
 
 def _signature_functions(object_graph: Any) -> list[str]:
-    """The concrete functions behind the signatures, as the object graph records them."""
+    """The concrete functions behind the signatures, as the object graph records them, by
+    signature name (the engine's order)."""
     nodes = object_graph.nodes
-    return [
-        nodes[child.node_id].bare_concrete_function.concrete_function_name
+    children = [
+        child
         for node in nodes
         if node.WhichOneof("kind") == "user_object"
         and node.user_object.identifier == "signature_map"
         for child in node.children
+    ]
+    return [
+        nodes[child.node_id].bare_concrete_function.concrete_function_name
+        for child in sorted(children, key=lambda child: child.local_name)
     ]
 
 
@@ -109,30 +114,3 @@ def _model_variable_ids(object_graph: Any, signature_functions: list[str]) -> li
     if captured:
         return list(captured)
     return [i for i, node in enumerate(nodes) if node.WhichOneof("kind") == "variable"]
-
-
-def _variable_owners(
-    object_graph: Any, keras_classes: dict[int, str]
-) -> dict[int, tuple[str, str]]:
-    """variable node id -> (Keras layer class, attribute name) for tf-keras SavedModels."""
-    owners: dict[int, tuple[str, str]] = {}
-    for node_id, layer_class in keras_classes.items():
-        for child in object_graph.nodes[node_id].children:
-            if object_graph.nodes[child.node_id].WhichOneof("kind") == "variable":
-                owners.setdefault(child.node_id, (layer_class, child.local_name))
-    return owners
-
-
-def _keras_layer_classes(path: Path) -> dict[int, str]:
-    """object graph node id -> Keras class name, from tf-keras' keras_metadata.pb if present."""
-    if not path.is_file():
-        return {}
-    classes = {}
-    for node in read_keras_metadata(path).nodes:
-        try:
-            metadata = json.loads(node.metadata)
-        except ValueError:
-            continue
-        if isinstance(metadata, dict) and isinstance(metadata.get("class_name"), str):
-            classes[node.node_id] = metadata["class_name"]
-    return classes

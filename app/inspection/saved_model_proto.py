@@ -1,12 +1,9 @@
-"""Decode saved_model.pb and keras_metadata.pb with the protos the `tensorboard` package ships,
-so no TensorFlow runtime is needed.
+"""Decode saved_model.pb with the protos the `tensorboard` package ships, so no TensorFlow
+runtime is needed.
 
-tensorboard has TensorFlow's MetaGraphDef but not the two small wrappers around it, so they are
+tensorboard has TensorFlow's MetaGraphDef but not the small wrapper around it, so it is
 declared here with the same field numbers:
   SavedModel    { int64 saved_model_schema_version = 1; repeated MetaGraphDef meta_graphs = 2; }
-  SavedMetadata { repeated SavedObject nodes = 1; }   (tf-keras' keras_metadata.pb)
-  SavedObject   { int32 node_id = 2; string node_path = 3; string identifier = 4;
-                  string metadata = 5; }
 """
 
 from __future__ import annotations
@@ -24,7 +21,7 @@ MAX_PROTO_BYTES = 512 * 1024**2
 _F = descriptor_pb2.FieldDescriptorProto
 
 
-def _build_messages() -> tuple[type[message.Message], type[message.Message]]:
+def _build_saved_model_message() -> type[message.Message]:
     file = descriptor_pb2.FileDescriptorProto(
         name="shears/inspection/saved_model_wrappers.proto",
         package="shears.inspection",
@@ -42,36 +39,17 @@ def _build_messages() -> tuple[type[message.Message], type[message.Message]]:
         label=_F.LABEL_REPEATED,
         type_name=".tensorboard.MetaGraphDef",
     )
-    saved_object = file.message_type.add(name="SavedObject")
-    for name, number, kind in (
-        ("node_id", 2, _F.TYPE_INT32),
-        ("node_path", 3, _F.TYPE_STRING),
-        ("identifier", 4, _F.TYPE_STRING),
-        ("metadata", 5, _F.TYPE_STRING),
-    ):
-        saved_object.field.add(name=name, number=number, type=kind, label=_F.LABEL_OPTIONAL)
-    saved_metadata = file.message_type.add(name="SavedMetadata")
-    saved_metadata.field.add(
-        name="nodes",
-        number=1,
-        type=_F.TYPE_MESSAGE,
-        label=_F.LABEL_REPEATED,
-        type_name=".shears.inspection.SavedObject",
-    )
     pool = descriptor_pool.Default()
     try:
         pool.FindFileByName(file.name)
     except KeyError:
         pool.Add(file)
-    return (
-        message_factory.GetMessageClass(pool.FindMessageTypeByName("shears.inspection.SavedModel")),
-        message_factory.GetMessageClass(
-            pool.FindMessageTypeByName("shears.inspection.SavedMetadata")
-        ),
+    return message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("shears.inspection.SavedModel")
     )
 
 
-SavedModelProto, SavedMetadataProto = _build_messages()
+SavedModelProto = _build_saved_model_message()
 
 
 def read_saved_model(path: Path) -> Any:
@@ -80,10 +58,6 @@ def read_saved_model(path: Path) -> Any:
     if not proto.meta_graphs:
         raise _corrupt("saved_model.pb", "it holds no MetaGraphDef")
     return proto
-
-
-def read_keras_metadata(path: Path) -> Any:
-    return _parse(path, SavedMetadataProto, "keras_metadata.pb")
 
 
 def _parse(path: Path, cls: type[message.Message], what: str) -> Any:

@@ -97,7 +97,7 @@ class KerasPrunableModel(PrunableModel):
         return list(self.model.trainable_variables)
 
     def all_variables(self) -> list[Any]:
-        return list(self.model.weights)
+        return [w for w in self.model.weights if keras.backend.is_float_dtype(w.dtype)]
 
     def forward(self, inputs: dict[str, Any], training: bool) -> Any:
         if len(self._input_names) == 1:

@@ -15,7 +15,7 @@ import pytest
 
 from app.inspection import ExtractLimits, UploadRejected, inspect_model_upload
 from app.inspection.keras_file import read_model_config
-from app.inspection.keras_layers import keras_layers, serving_signature
+from app.inspection.keras_layers import export_signatures, keras_layers
 
 from .archive_builders import tar_gz_files, zip_directory
 
@@ -55,12 +55,11 @@ def layer(config: dict[str, Any], name: str) -> dict[str, Any]:
 def test_keras_file_is_described(built_models, tmp_path):
     described = inspect(built_models["cnn.keras"], tmp_path)
     assert (described.format, described.container) == ("keras", "keras")
-    assert described.signatures == {
-        "serving_default": {
-            "inputs": {"image": {"shape": [None, 8, 8, 1], "dtype": "float32"}},
-            "outputs": {"output_0": {"shape": [None, 10], "dtype": "float32"}},
-        }
+    serving = {
+        "inputs": {"image": {"shape": [None, 8, 8, 1], "dtype": "float32"}},
+        "outputs": {"output_0": {"shape": [None, 10], "dtype": "float32"}},
     }
+    assert described.signatures == {"serve": serving, "serving_default": serving}
     assert described.prunable == CNN_PRUNABLE  # no depthwise kernel, bias or batch norm
     assert described.params_total == 36 + 4 + 16 + 36 + 4 + 1440 + 10
     assert described.params_prunable == 1476
@@ -249,7 +248,7 @@ def test_mangled_configs_are_refused_or_described_never_crash(built_models, tmp_
         try:
             model = read_model_config(tmp_path / "config.json")
             keras_layers(model)
-            serving_signature(model)
+            export_signatures(model)
             outcomes["described"] += 1
         except UploadRejected as error:
             assert error.status == 422

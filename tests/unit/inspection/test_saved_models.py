@@ -114,7 +114,8 @@ def test_truncated_saved_model_pb(built_models, tmp_path):
     assert caught.value.code == "corrupt_saved_model"
 
 
-def test_tf_keras_saved_model_follows_the_keras_rules(tmp_path):
+def test_tf_keras_saved_model_follows_the_saved_model_rules(tmp_path):
+    """Trained as any SavedModel: float variables of rank >= 2 minus the depthwise filters."""
     tf_keras = pytest.importorskip("tf_keras")  # Keras 2; only in the `bench` extra
     layers = tf_keras.layers
     image = tf_keras.Input((8, 8, 1), name="image")
