@@ -60,16 +60,22 @@ def record_event(session: Session, job_id: str, type_: str, data: dict[str, Any]
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
     seq = session.execute(
-        update(Job).where(Job.id == job_id).values(event_seq=Job.event_seq + 1).returning(Job.event_seq)
+        update(Job)
+        .where(Job.id == job_id)
+        .values(event_seq=Job.event_seq + 1)
+        .returning(Job.event_seq)
     ).scalar_one()
     session.add(JobEvent(job_id=job_id, seq=seq, type=type_, data=data))
     return Event(seq, type_, data)
 
 
-def publish(client: redis.Redis, job_id: str, events: list[Event], maxlen: int, ttl: int) -> None:
-    """Add committed events to the live stream. Redis being down loses nothing: Postgres has them."""
+def publish(client: redis.Redis, job_id: str, events: list[Event], maxlen: int, ttl: int) -> bool:
+    """Add committed events to the live stream. Redis being down loses nothing: Postgres has them.
+
+    False when Redis could not be reached (the caller may offer the events again later; an event
+    already in the stream is refused by Redis for its id, so offering it twice is harmless)."""
     if not events:
-        return
+        return True
     key = stream_key(job_id)
     try:
         pipe = client.pipeline(transaction=False)
@@ -79,6 +85,8 @@ def publish(client: redis.Redis, job_id: str, events: list[Event], maxlen: int, 
         pipe.execute(raise_on_error=False)
     except redis.RedisError as exc:
         log.warning("could not publish events of job %s to Redis: %s", job_id, exc)
+        return False
+    return True
 
 
 def events_after(session: Session, job_id: str, after_seq: int, limit: int = 1000) -> list[Event]:

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the one settings class, the metadata from app.db.models."""
+"""Alembic environment: the URL from the one settings class, the metadata from app.db.models."""
 
 from __future__ import annotations
 

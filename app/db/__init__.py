@@ -1,1 +1,4 @@
-"""SQLAlchemy 2 models and sessions. Schema changes go through Alembic (migrations/), never create_all."""
+"""SQLAlchemy 2 models and sessions.
+
+Schema changes go through Alembic (migrations/), never create_all.
+"""

@@ -1,4 +1,4 @@
-"""The engine and sessionmaker, shared by the API (get_db dependency) and the worker (session_scope)."""
+"""The engine and sessionmaker, shared by the API (get_db) and the worker (session_scope)."""
 
 from __future__ import annotations
 

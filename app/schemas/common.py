@@ -1,0 +1,43 @@
+"""Schemas every resource shares: lists, times, and the error envelope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, Field
+
+T = TypeVar("T")
+
+
+def _to_utc(value: datetime) -> datetime:
+    # Postgres hands back times in the session's time zone; the API always speaks UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
+
+
+class ListResponse(BaseModel, Generic[T]):
+    data: list[T]
+    count: int = Field(description="How many items match, across all pages.")
+
+
+class TensorSpec(BaseModel):
+    shape: list[int | None] | None = Field(description="None for an unknown dimension or rank.")
+    dtype: str
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["job_not_found"])
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for a route's error statuses, all in the envelope."""
+    return {status: {"model": ErrorEnvelope} for status in (401, *statuses)}

@@ -1,0 +1,153 @@
+"""Models and datasets, the inputs of jobs: checked uploads stored as blobs, deleted with them."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import ACTIVE_STATUSES, Dataset, Job, Model
+from app.downloads import safe_filename
+from app.errors import ApiError
+from app.inspection import (
+    DatasetDescription,
+    ExtractLimits,
+    ModelDescription,
+    check_dataset_fits,
+    describe_dataset,
+    inspect_model_upload,
+)
+from app.services.ownership import KINDS, get_owned
+from app.services.quotas import check_storage_quota
+from app.settings import Settings
+from app.storage import BlobStore
+from app.uploads import ReceivedUpload
+from worker.pruning.training_config import TrainingConfig
+
+Input = TypeVar("Input", Model, Dataset)
+
+CONTAINER_SUFFIXES = {"zip": ".zip", "tar.gz": ".tar.gz", "keras": ".keras"}
+
+
+def extract_limits(settings: Settings) -> ExtractLimits:
+    return ExtractLimits(
+        max_members=settings.max_archive_members,
+        max_total_bytes=settings.max_extracted_bytes,
+        max_ratio=settings.max_compression_ratio,
+    )
+
+
+def _display_name(upload: ReceivedUpload, suffixes: tuple[str, ...]) -> str:
+    given = upload.fields.get("name", "").strip()
+    if given:
+        return given[:200]
+    base = PurePosixPath(upload.filename.replace("\\", "/")).name
+    for suffix in suffixes:
+        base = base.removesuffix(suffix)
+    return base[:200] or "unnamed"
+
+
+def store_model(
+    session: Session, tenant_id: str, upload: ReceivedUpload, settings: Settings
+) -> Model:
+    described = inspect_model_upload(
+        upload.path, upload.workdir / "inspect", extract_limits(settings), upload.filename
+    )
+    check_storage_quota(session, tenant_id, upload.size_bytes, settings)
+    blob = BlobStore(session, settings.blob_chunk_bytes).put_file(upload.path, tenant_id)
+    model = Model(
+        tenant_id=tenant_id,
+        name=_display_name(upload, tuple(CONTAINER_SUFFIXES.values()) + (".tgz",)),
+        format=described.format,
+        container=described.container,
+        blob_id=blob.id,
+        size_bytes=blob.size_bytes,
+        sha256=blob.sha256,
+        description=described.to_dict(),
+    )
+    session.add(model)
+    session.commit()
+    return model
+
+
+def store_dataset(
+    session: Session, tenant_id: str, upload: ReceivedUpload, settings: Settings
+) -> Dataset:
+    described = describe_dataset(upload.path, settings.max_extracted_bytes)
+    check_storage_quota(session, tenant_id, upload.size_bytes, settings)
+    blob = BlobStore(session, settings.blob_chunk_bytes).put_file(upload.path, tenant_id)
+    dataset = Dataset(
+        tenant_id=tenant_id,
+        name=_display_name(upload, (".npz",)),
+        blob_id=blob.id,
+        size_bytes=blob.size_bytes,
+        sha256=blob.sha256,
+        description=described.to_dict(),
+    )
+    session.add(dataset)
+    session.commit()
+    return dataset
+
+
+def delete_input(
+    session: Session,
+    table: type[Input],
+    tenant_id: str,
+    resource_id: str,
+    settings: Settings,
+) -> None:
+    """The row and its blob; a 409 while a queued or running job uses it."""
+    row = get_owned(session, table, tenant_id, resource_id, lock=True)
+    column = Job.model_id if table is Model else Job.dataset_id
+    active = session.scalars(
+        select(Job.id).where(column == row.id, Job.status.in_(ACTIVE_STATUSES))
+    ).all()
+    if active:
+        kind = KINDS[table]
+        raise ApiError(
+            409,
+            f"{kind}_in_use",
+            f"{kind} {row.id} is used by queued or running jobs {', '.join(active)}; "
+            "cancel them or wait for them to finish",
+            {"jobs": list(active)},
+        )
+    blob_id = row.blob_id
+    session.delete(row)
+    session.flush()
+    BlobStore(session, settings.blob_chunk_bytes).delete(blob_id)
+    session.commit()
+
+
+def check_data_fits_model(model: Model, dataset: Dataset, training: TrainingConfig) -> int:
+    """422 unless the data fits the model's signature; else the rows that training steps over."""
+    data = DatasetDescription.from_dict(dataset.description)
+    check_dataset_fits(
+        ModelDescription.from_dict(model.description),
+        data,
+        training.signature,
+        training.is_classification,
+    )
+    if data.n_val:
+        return data.n_train
+    # The engine's rule (worker/pruning/data.py): round(), and at least one row on each side.
+    held_out = round(data.n_train * training.validation_split)
+    if data.n_train < 2 or held_out in (0, data.n_train):
+        raise ApiError(
+            422,
+            "validation_split_impossible",
+            f"cannot hold out validation_split={training.validation_split} of {data.n_train} "
+            "examples; add x_val/y_val to the dataset, more training data, or change "
+            "training.validation_split",
+            {"n_train": data.n_train, "validation_split": training.validation_split},
+        )
+    return data.n_train - held_out
+
+
+def model_filename(model: Model) -> str:
+    return safe_filename(model.name, CONTAINER_SUFFIXES[model.container])
+
+
+def dataset_filename(dataset: Dataset) -> str:
+    return safe_filename(dataset.name, ".npz")

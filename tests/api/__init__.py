@@ -1,0 +1,1 @@
+"""API tests: the service against real Postgres and Redis."""
