@@ -60,6 +60,7 @@ def test_a_non_object_is_refused() -> None:
 @pytest.mark.parametrize(("optimizer", "decay"), [("adamw", 0.004), ("adam", 0.0), ("sgd", 0.0)])
 def test_only_adamw_decays_weights_by_default(optimizer: str, decay: float) -> None:
     assert parse_training({"optimizer": optimizer}).resolved()["weight_decay"] == decay
-    assert parse_training({"optimizer": optimizer, "weight_decay": 0.01}).resolved()[
-        "weight_decay"
-    ] == 0.01
+    assert (
+        parse_training({"optimizer": optimizer, "weight_decay": 0.01}).resolved()["weight_decay"]
+        == 0.01
+    )

@@ -1,0 +1,191 @@
+"""Failures while a real job runs: the worker killed, Redis restarted. Nothing is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from sqlalchemy import select
+
+from app.db.models import JobArtifact
+from app.db.session import session_scope
+from app.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.embedded._process import free_port
+from app.embedded.children import Child
+from tests.e2e import builders
+from tests.e2e.conftest import (
+    READY_TIMEOUT_SECONDS,
+    new_api_key,
+    service_env,
+    start_api,
+    start_worker,
+    wait_for_ready,
+)
+from tests.e2e.jobs_api import events, submit, upload
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+HPARAMS = {"target_sparsity": 0.5, "sparsity_function_end_step": 100, "pruning_frequency": 10}
+ARTIFACT_KINDS = {
+    "saved_model.zip",
+    "saved_model.tar.gz",
+    "model.keras",
+    "metrics.json",
+    "tensorboard.tar.gz",
+    "report.png",
+}
+
+
+class Stack:
+    def __init__(self, env: dict[str, str], data_dir: Path) -> None:
+        self.env, self.data_dir = env, data_dir
+        port = free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.api = start_api(env, port, data_dir / "failures-api.log")
+        self.workers: list[Child] = []
+        self.workers.append(self.start_worker())
+        wait_for_ready(self.base_url, [self.api, *self.workers], READY_TIMEOUT_SECONDS)
+        self.key = new_api_key("failures")
+
+    def start_worker(self) -> Child:
+        log = self.data_dir / f"failures-worker-{len(self.workers)}.log"
+        return start_worker(self.env, log)
+
+    def client(self) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
+
+    def stop(self) -> None:
+        self.api.stop(10)
+        for worker in self.workers:
+            worker.stop(15)
+
+
+@pytest.fixture(scope="module")
+def stack(postgres_url: str, redis_url: str, data_dir: Path) -> Iterator[Stack]:
+    # A dead worker's job is noticed after 3 s without a heartbeat (120 s by default).
+    env = service_env(
+        postgres_url, redis_url, data_dir, HEARTBEAT_TIMEOUT_SECONDS="3", REQUEUE_AFTER_SECONDS="3"
+    )
+    running = Stack(env, data_dir)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def inputs(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    folder = tmp_path_factory.mktemp("failures")
+    with stack.client() as client:
+        model = upload(client, "models", builders.keras_file(folder / "model.keras"))
+        dataset = upload(client, "datasets", builders.digits_npz(folder / "digits.npz"))
+    return model["id"], dataset["id"]
+
+
+def wait_for_status(client: httpx.Client, job_id: str, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            return job
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
+
+
+def trainers_of(job_id: str) -> list[psutil.Process]:
+    return [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if any(job_id in arg for arg in p.info["cmdline"] or [])
+    ]
+
+
+def test_killed_worker_loses_no_job(stack: Stack, inputs: tuple[str, str]) -> None:
+    model_id, dataset_id = inputs
+    with stack.client() as client:
+        job = submit(
+            client,
+            {
+                "model_id": model_id,
+                "dataset_id": dataset_id,
+                "hparams": HPARAMS,
+                "training": {"steps": 400, "batch_size": 32},
+            },
+        )
+        for event in events(client, job["id"]):
+            if event.type == "progress":
+                break
+        assert trainers_of(job["id"])
+        os.kill(stack.workers[0].proc.pid, signal.SIGKILL)
+        stack.workers[0].proc.wait(10)
+        deadline = time.monotonic() + 10
+        while trainers_of(job["id"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not trainers_of(job["id"]), "the trainer outlived its worker"
+
+        stack.workers.append(stack.start_worker())
+        final = wait_for_status(client, job["id"], timeout=120)
+        assert (final["status"], final["attempts"]) == ("succeeded", 2)
+        assert client.get(f"/v1/jobs/{job['id']}/model").status_code == 200
+    with session_scope() as session:
+        kinds = session.scalars(select(JobArtifact.kind).where(JobArtifact.job_id == job["id"]))
+        assert sorted(kinds) == sorted(ARTIFACT_KINDS)
+
+
+def test_redis_restart_during_a_job(
+    stack: Stack, inputs: tuple[str, str], embedded_redis: EmbeddedRedis
+) -> None:
+    model_id, dataset_id = inputs
+    with stack.client() as client:
+        job = submit(
+            client,
+            {
+                "model_id": model_id,
+                "dataset_id": dataset_id,
+                "hparams": HPARAMS,
+                "training": {"steps": 1500, "batch_size": 32},
+            },
+        )
+        seen = []
+        for event in events(client, job["id"]):
+            seen.append(event)
+            if event.type == "progress":
+                break
+        assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "running"
+        embedded_redis.restart()
+        seen.extend(events(client, job["id"], last_event_id=seen[-1].id))
+        assert seen[-1].data == {"status": "succeeded"}
+        everything = list(events(client, job["id"]))
+        assert [e.id for e in seen] == [e.id for e in everything]
+        assert client.get(f"/v1/jobs/{job['id']}").json()["attempts"] == 1
+
+
+def test_postgres_outage_during_a_job(
+    stack: Stack, inputs: tuple[str, str], embedded_postgres: EmbeddedPostgres
+) -> None:
+    model_id, dataset_id = inputs
+    with stack.client() as client:
+        job = submit(
+            client,
+            {
+                "model_id": model_id,
+                "dataset_id": dataset_id,
+                "hparams": HPARAMS,
+                "training": {"steps": 1500, "batch_size": 32},
+            },
+        )
+        for event in events(client, job["id"]):
+            if event.type == "progress":
+                break
+        embedded_postgres.stop()
+        try:
+            assert client.get("/readyz").status_code == 503
+            time.sleep(2)
+        finally:
+            embedded_postgres.start()
+        final = wait_for_status(client, job["id"], timeout=120)
+        assert final["status"] == "succeeded", final

@@ -1,0 +1,13 @@
+"""The Celery task: a thin adapter from a delivery of a job id to the job runner."""
+
+from __future__ import annotations
+
+from app.queue import GPU_QUEUE, PRUNE_TASK
+from worker.celery_app import celery_app
+from worker.job_runner import RunResult, run_job
+
+
+@celery_app.task(name=PRUNE_TASK)
+def prune(job_id: str) -> None:
+    if run_job(job_id) is RunResult.RETRY:
+        prune.apply_async(args=[job_id], queue=GPU_QUEUE)
