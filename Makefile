@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install install-bench test test-fast run demo bench bench-quick lint
 
+# tf-keras is installed only to build a Keras 2 SavedModel in the tests, with --no-deps (it would
+# pull the full tensorflow wheel on top of tensorflow-cpu; see pyproject's bench extra).
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[worker,embedded,dev]'
-	# Only to build a Keras 2 (tf-keras) SavedModel in the tests; --no-deps, see pyproject's bench.
 	$(PY) -m pip install --quiet --no-deps 'tf-keras~=2.21.0'
 	@touch $@
 

@@ -134,10 +134,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sparsity", type=float, default=0.8, help="target sparsity")
     parser.add_argument("--steps", type=int, default=400, help="the job's fine-tuning steps")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the exported model, the .npz and the pruned model here (default: a temp dir)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="shears-quickstart-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         try:
-            return run(Path(tmp), args.sparsity, args.steps)
+            return run(workdir, args.sparsity, args.steps)
         except ShearsError as exc:
             console.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
             return 1
