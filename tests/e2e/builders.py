@@ -50,11 +50,15 @@ def keras_file(dest: Path) -> Path:
     return dest
 
 
+def keras_export_dir(export_dir: Path) -> Path:
+    """A Keras 3 `model.export()` SavedModel directory."""
+    _keras_model().export(str(export_dir), verbose=False)
+    return export_dir
+
+
 def keras_export_zip(dest: Path, workdir: Path) -> Path:
     """A Keras 3 `model.export()` SavedModel, zipped with its files inside one folder."""
-    export_dir = workdir / "exported"
-    _keras_model().export(str(export_dir), verbose=False)
-    return _zip_dir(export_dir, dest, top="exported")
+    return _zip_dir(keras_export_dir(workdir / "exported"), dest, top="exported")
 
 
 class _DigitsModule(tf.Module):
