@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 
-BENCHMARKS = ["mask_update", "engine_overhead"]
+from bench import render_readme
+
+BENCHMARKS = ["mask_update", "engine_overhead", "quality", "large_sparse", "size"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,9 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for name in args.only or BENCHMARKS:
         print(f"== bench.{name}", flush=True)
+        started = time.monotonic()
         command = [sys.executable, "-m", f"bench.{name}"] + (["--quick"] if args.quick else [])
         if subprocess.run(command).returncode != 0:
             failed.append(name)
+        print(f"== bench.{name}: {time.monotonic() - started:.0f} s", flush=True)
+    # Whatever failed, the README shows what the results directory holds, and nothing else.
+    render_readme.main([])
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1
