@@ -2,10 +2,10 @@
 `<!-- results:start -->` and `<!-- results:end -->` (appended under a "Results" heading at
 the end of the README when missing); nothing else in the README changes.
 
-Every value is printed exactly as its JSON file holds it: the README never shows a number
-that a benchmark did not write. Long texts become paragraphs, other single values a key/value
-table, lists of objects (and objects of objects) tables; `<name>.png` beside `<name>.json`
-is linked as an image.
+Each known result file has a small renderer (bench/readme_*.py) that shows what a user choosing
+a pruning tool wants to see; every number is one its file holds, rounded, or a labelled ratio
+of two. A missing file leaves its section out; an unknown one, or one its renderer cannot read,
+gets one line linking it. "Where it falls short" collects each section's unmet goals and caveats.
 
     python -m bench.render_readme [--readme README.md] [--results bench/results]
 """
@@ -15,91 +15,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from bench import readme_accuracy, readme_engine, readme_service
 from bench.common import RESULTS_DIR
+from bench.readme_format import Payload, Section
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 README = Path(__file__).resolve().parent.parent / "README.md"
-LONG_TEXT = 100  # characters: longer strings are paragraphs, not table cells
 
-# Known results first, in this order and with these titles; any other JSON after them.
-SECTIONS = {
-    "quality": "Accuracy against sparsity: Shears and tfmot (digits)",
-    "large_sparse": "Large-sparse against small-dense (digits)",
-    "size": "What the zeros buy on disk",
-    "engine_overhead": "Cost of pruning per training step (CIFAR-10 net)",
-    "mask_update": "One mask update of one large layer",
-    "service": "The service's own speed",
+Renderer = Callable[[Payload], Section]
+# Known results, in this order, with their titles.
+SECTIONS: dict[str, tuple[str, Renderer]] = {
+    "quality": ("Accuracy against sparsity: Shears and tfmot", readme_accuracy.quality),
+    "engine_overhead": ("Time per training step", readme_engine.engine_overhead),
+    "mask_update": ("One mask update", readme_engine.mask_update),
+    "size": ("Size on disk", readme_engine.size),
+    "large_sparse": ("Large-sparse against small-dense", readme_accuracy.large_sparse),
+    "service": ("The service's own cost", readme_service.service),
+    "service_load": ("The API under load", readme_service.service_load),
 }
-
-
-def cell(value: Any) -> str:
-    """A JSON value as it is in the file (numbers verbatim), safe inside a Markdown table."""
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, list):
-        text = ", ".join(cell(v) for v in value)
-    else:
-        text = json.dumps(value)
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def is_scalar(value: Any) -> bool:
-    return not isinstance(value, (dict, list))
-
-
-def table(header: list[str], rows: list[list[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-
-
-def records_table(records: list[dict[str, Any]]) -> list[str]:
-    """One row per record; a column per key holding a scalar in some record."""
-    columns: list[str] = []
-    for record in records:
-        columns += [k for k, v in record.items() if is_scalar(v) and k not in columns]
-    return table(columns, [[r.get(c, "") for c in columns] for r in records])
-
-
-class Section:
-    """The parts of one result file, walked once: key/value pairs, tables, paragraphs."""
-
-    def __init__(self, payload: dict[str, Any]) -> None:
-        self.pairs: list[list[Any]] = []
-        self.tables: list[tuple[str, list[dict[str, Any]]]] = []
-        self.texts: list[tuple[str, str]] = []
-        self.machine = payload.get("machine")
-        self._walk({k: v for k, v in payload.items() if k != "machine"}, "")
-
-    def _walk(self, value: Any, key: str) -> None:
-        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
-            self.tables.append((key, [{"name": name, **row} for name, row in value.items()]))
-        elif isinstance(value, dict):
-            for name, item in value.items():
-                self._walk(item, f"{key}.{name}" if key else name)
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            self.tables.append((key, value))
-        elif isinstance(value, str) and len(value) > LONG_TEXT:
-            self.texts.append((key, value))
-        else:
-            self.pairs.append([key, value])
-
-    def markdown(self, title: str, image: str | None) -> list[str]:
-        lines = [f"### {title}", ""]
-        for key, text in self.texts:
-            lines += [f"**{key}**: {cell(text)}", ""]
-        if self.pairs:
-            lines += [*table(["field", "value"], self.pairs), ""]
-        for key, records in self.tables:
-            lines += [f"`{key}`:", "", *records_table(records), ""]
-        if image:
-            lines += [f"![{title}]({image})", ""]
-        if isinstance(self.machine, dict):
-            described = ", ".join(f"{k} {cell(v)}" for k, v in self.machine.items())
-            lines += [f"<sub>Measured on: {described}.</sub>", ""]
-        return lines
 
 
 def result_names(results_dir: Path) -> list[str]:
@@ -107,20 +44,65 @@ def result_names(results_dir: Path) -> list[str]:
     return [n for n in SECTIONS if n in present] + [n for n in present if n not in SECTIONS]
 
 
+def _relative(path: Path, readme_dir: Path) -> str:
+    return Path(os.path.relpath(path, readme_dir)).as_posix()
+
+
+def _intro(payloads: dict[str, Payload], results: str) -> str:
+    cpus = {p.get("machine", {}).get("cpus") for p in payloads.values()} - {None}
+    machine = f"a {cpus.pop()}-core CPU machine" if len(cpus) == 1 else "CPU machines"
+    return (
+        "`make bench` reruns every benchmark and renders this section from the JSON files in "
+        f"[`{results}`]({results}) (`make bench-quick` for a shorter run). The numbers come from "
+        f"{machine} shared with other work, so only side-by-side ratios mean anything."
+    )
+
+
+def _caveats(title: str, payload: Payload) -> list[str]:
+    """What a result file says about itself in a `caveats` text or list."""
+    caveats = payload.get("caveats", [])
+    return [f"{title}: {c}" for c in ([caveats] if isinstance(caveats, str) else caveats)]
+
+
+def _quick_runs(payloads: dict[str, Payload]) -> list[str]:
+    titles = [SECTIONS[n][0] for n, p in payloads.items() if n in SECTIONS and p.get("quick")]
+    if not titles:
+        return []
+    return [f"Quick runs (`--quick`, smaller than the full benchmark): {'; '.join(titles)}."]
+
+
+def _section(name: str, payload: Payload, results_dir: Path, readme_dir: Path) -> Section:
+    """The section's Markdown under its heading, or one line linking a file it cannot show."""
+    title, renderer = SECTIONS.get(name, (None, None))
+    try:
+        section = renderer(payload) if renderer else None
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        # A half-written or older file must not stop `make bench` from rendering the rest.
+        print(f"{name}.json: only linked, its renderer failed: {error!r}", file=sys.stderr)
+        section = None
+    if title is None or section is None:
+        link = _relative(results_dir / f"{name}.json", readme_dir)
+        return Section([f"Other results: [`{name}.json`]({link}).", ""])
+    quick = " (quick run)" if payload.get("quick") else ""
+    png = results_dir / f"{name}.png"
+    figure = [f"![{title}]({_relative(png, readme_dir)})", ""] if png.exists() else []
+    lines = [f"### {title}{quick}", "", *section.lines, *figure]
+    return Section(lines, section.shortfalls + _caveats(title, payload))
+
+
 def render_results(results_dir: Path, readme_dir: Path) -> str:
-    """The Markdown between the markers, with image links relative to `readme_dir`."""
-    lines = [
-        "Rendered by `python -m bench.render_readme` from the JSON files in "
-        f"`{Path(os.path.relpath(results_dir, readme_dir)).as_posix()}`; "
-        "`make bench` reruns the benchmarks and this section.",
-        "",
-    ]
-    for name in result_names(results_dir):
-        payload = json.loads((results_dir / f"{name}.json").read_text())
-        png = results_dir / f"{name}.png"
-        image = Path(os.path.relpath(png, readme_dir)).as_posix() if png.exists() else None
-        title = SECTIONS.get(name, name.replace("_", " ").capitalize())
-        lines += Section(payload).markdown(title, image)
+    """The Markdown between the markers, with links relative to `readme_dir`."""
+    payloads = {
+        name: json.loads((results_dir / f"{name}.json").read_text())
+        for name in result_names(results_dir)
+    }
+    sections = [_section(n, p, results_dir, readme_dir) for n, p in payloads.items()]
+    intro = _intro(payloads, _relative(results_dir, readme_dir))
+    lines = [intro, ""] + [line for s in sections for line in s.lines]
+    shortfalls = [f"- {f}" for s in sections for f in s.shortfalls]
+    shortfalls += [f"- {f}" for f in _quick_runs(payloads)]
+    if shortfalls:
+        lines += ["### Where it falls short", "", *shortfalls]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -1,71 +1,253 @@
-"""The README's Results section, rendered from a small fake results directory."""
+"""The README's Results section, rendered from small fake result files."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.render_readme import END, START, main, render_results, with_results
 
+MACHINE = {"python": "3.11.7", "cpus": 2}
+SCHEDULE = {"begin": 0, "end": 600, "frequency": 10, "steps": 1000}
+
+
+def quality_result(method: str, sparsity: float, mean: float, std: float) -> dict[str, Any]:
+    return {
+        "method": method,
+        "sparsity": sparsity,
+        "mean": mean,
+        "std": std,
+        "achieved_sparsity": sparsity,
+        "accuracies": [mean],
+    }
+
+
 QUALITY = {
-    "dense": {"mean": 0.981234, "std": 0.004321},
-    "results": [
-        {"method": "shears", "sparsity": 0.75, "mean": 0.975512, "std": 0.0021, "accuracies": [1]},
-        {"method": "tfmot", "sparsity": 0.75, "mean": 0.970017, "std": 0.0034, "accuracies": [1]},
-    ],
-    "machine": {"python": "3.11.7", "cpus": 2},
-}
-OTHER = {
-    "conclusion": "Large-sparse wins at every sparsity measured, by a margin the seeds' spread "
-    "cannot explain, so the paper's conclusion holds on this data.",
-    "methods": {"dense": {"median_ms": 12.5}, "shears": {"median_ms": 12.625}},
-    "overhead": 1.01,
+    "data": "digits",
+    "model": "digits CNN",
+    "params": 151306,
     "quick": False,
+    "baseline": {"accuracy": 0.9916, "steps": 1500},
+    "dense": {"mean": 0.981234, "std": 0.004321},
+    "dense_is": "the same fine-tune at sparsity 0",
+    "schedule": SCHEDULE,
+    "optimizer": "adam",
+    "learning_rate": 0.001,
+    "batch_size": 32,
+    "seeds": [1, 2],
+    "sparsity_exponent": 3,
+    "shears_threshold_decay": 0.0,
+    "results": [
+        quality_result("shears", 0.5, 0.9812, 0.001),
+        quality_result("tfmot", 0.5, 0.9801, 0.002),
+        quality_result("shears", 0.75, 0.975512, 0.0021),
+        quality_result("tfmot", 0.75, 0.982017, 0.0034),
+    ],
+    "goals": {
+        "shears_within_half_point_of_tfmot": False,
+        "shears_loss_vs_dense_at_0.75_points": 0.572,
+        "shears_within_one_point_of_dense_at_0.75": True,
+    },
+    "machine": MACHINE,
+}
+
+
+def engine(shears_overhead: float, tfmot_overhead: float) -> dict[str, Any]:
+    method = {"median_ms": 250.0, "mean_ms": 280.0, "p90_ms": 430.0}
+    return {
+        "model": "CIFAR-10 net",
+        "params": 1756426,
+        "data": "random images",
+        "batch_size": 128,
+        "target_sparsity": 0.9,
+        "pruning_frequency": 10,
+        "steps_per_turn": 10,
+        "turns": 20,
+        "load_average_1min_before": 0.65,
+        "load_average_1min_after": 6.31,
+        "shears_overhead": shears_overhead,
+        "tfmot_overhead": tfmot_overhead,
+        "methods": {"dense": method, "shears": {**method, "median_ms": 262.4}, "tfmot": method},
+        "machine": MACHINE,
+    }
+
+
+MASK_UPDATE = {
+    "sparsity": 0.9,
+    "layers": [{"weights": 1000000, "shears_ms": 4.69, "tfmot_ms": 117.62, "speedup": 25.08}],
+}
+SIZE = {
+    "models": [
+        {
+            "model": "digits CNN",
+            "sparsity": 0.9,
+            "params": 151306,
+            "nonzero_params": 15340,
+            "raw_ratio": 1.0,
+            "gzip_ratio": 0.2182,
+        }
+    ]
+}
+LARGE_SPARSE = {
+    "model": "digits CNN at width w",
+    "budget": {"dense_steps": 1500, "fine_tune": SCHEDULE},
+    "seeds": [1, 2, 3],
+    "comparisons": [
+        {
+            "sparsity": 0.75,
+            "large_sparse_nonzero": 38001,
+            "small_dense_params": 37759,
+            "large_sparse_accuracy": 0.989786,
+            "small_dense_accuracy": 0.986072,
+            "large_minus_small_points": 0.371,
+            "seed_spread_points": 0.439,
+            "clear": False,
+        }
+    ],
+    "conclusion": "Neither confirmed nor contradicted here.",
+}
+TRANSFER = {"seconds": 6.14, "mib_per_second": 20.9, "over_local_copy": 51.0}
+SERVICE_TRANSFERS_ONLY = {
+    "quick": True,
+    "transfers": {
+        "archive_bytes": 134217728,
+        "local_copy": {"seconds": 0.12, "mib_per_second": 1063.2},
+        "upload": {**TRANSFER, "api_rss_peak_growth_mib": 12.1},
+        "download": {**TRANSFER, "api_rss_peak_growth_mib": 120.5},
+        "rss_goal_mib": 100,
+    },
+}
+SERVICE_LOAD = {
+    "seconds": 15.0,
+    "pollers": 200,
+    "polling": {"requests_per_second": 120.3, "p50_ms": 1542.41, "p99_ms": 3173.25, "errors": 3},
+    "sse": {"listeners": 50, "listeners_that_saw_the_terminal_event": 49, "errors": 1},
+    "api_rss_peak_growth_mib": 17.5,
 }
 README = "# Project\n\nIntro that must survive.\n"
 
 
-@pytest.fixture
-def results(tmp_path: Path) -> Path:
+def results_dir(tmp_path: Path, files: dict[str, dict[str, Any]]) -> Path:
     directory = tmp_path / "bench" / "results"
     directory.mkdir(parents=True)
-    (directory / "quality.json").write_text(json.dumps(QUALITY))
-    (directory / "quality.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    (directory / "zz_other.json").write_text(json.dumps(OTHER))
+    for name, payload in files.items():
+        (directory / f"{name}.json").write_text(json.dumps(payload))
     return directory
 
 
-def numbers(text: str) -> set[str]:
-    return set(re.findall(r"\d+(?:\.\d+)?", text))
+def rendered(tmp_path: Path, **files: dict[str, Any]) -> str:
+    return render_results(results_dir(tmp_path, files), tmp_path)
 
 
-def test_every_number_shown_is_one_a_result_file_holds(results: Path, tmp_path: Path) -> None:
-    section = render_results(results, tmp_path)
-    held = numbers(json.dumps(QUALITY) + json.dumps(OTHER))
-    assert numbers(section) - held == set()
-    assert "| shears | 0.75 | 0.975512 | 0.0021 |" in section
-    assert "| tfmot | 0.75 | 0.970017 | 0.0034 |" in section
+def falls_short(section: str) -> str:
+    return section.split("### Where it falls short", 1)[1]
 
 
-def test_objects_of_objects_become_one_table_and_long_texts_paragraphs(
-    results: Path, tmp_path: Path
+def test_the_intro_says_how_to_reproduce_and_why_only_ratios_count(tmp_path: Path) -> None:
+    intro = rendered(tmp_path, quality=QUALITY).splitlines()[0]
+    assert "`make bench`" in intro and "`make bench-quick`" in intro
+    assert "2-core CPU machine shared with other work" in intro
+
+
+def test_the_quality_table_has_a_row_per_sparsity_with_both_methods(tmp_path: Path) -> None:
+    section = rendered(tmp_path, quality=QUALITY)
+    assert "| 50 % | 98.12 ± 0.10 | 98.01 ± 0.20 | +0.11 | 50.0 % |" in section
+    assert "| 75 % | 97.55 ± 0.21 | 98.20 ± 0.34 | -0.65 | 75.0 % |" in section
+    assert "the same fine-tune at sparsity 0): 98.12 ± 0.43 %" in section
+    assert "baseline before fine-tuning: 99.16 %" in section
+    assert "threshold_decay=0" in section
+
+
+def test_quality_goals_are_judged_as_the_file_says_and_unmet_ones_fall_short(
+    tmp_path: Path,
 ) -> None:
-    section = render_results(results, tmp_path)
-    assert "| dense | 12.5 |" in section and "| shears | 12.625 |" in section
-    assert f"**conclusion**: {OTHER['conclusion']}" in section
-    assert "| overhead | 1.01 |" in section and "| quick | false |" in section
+    section = rendered(tmp_path, quality=QUALITY)
+    assert "0.5 points below tfmot at every sparsity: **not met** (worst Δ -0.65 at 75 %)" in (
+        section
+    )
+    assert "within 1 point of dense: met (0.57 points below dense)" in section
+    assert "0.5 points below tfmot" in falls_short(section)
+    assert "within 1 point of dense" not in falls_short(section)
 
 
-def test_known_results_come_first_with_their_image_linked_from_the_readme(
-    results: Path, tmp_path: Path
+def test_a_missing_file_omits_its_section_and_an_unknown_one_gets_a_link(tmp_path: Path) -> None:
+    section = rendered(tmp_path, quality=QUALITY, zz_other={"x": 1})
+    assert "### Accuracy against sparsity" in section
+    assert "Time per training step" not in section and "service" not in section.lower()
+    assert "Other results: [`zz_other.json`](bench/results/zz_other.json)." in section
+
+
+def test_a_known_file_its_renderer_cannot_read_is_only_linked(tmp_path: Path) -> None:
+    section = rendered(tmp_path, engine_overhead={"model": "half written"})
+    assert "### Time per training step" not in section
+    assert "Other results: [`engine_overhead.json`]" in section
+
+
+@pytest.mark.parametrize(
+    ("shears", "tfmot", "verdict"),
+    [(0.98, 1.01, "met"), (1.04, 1.02, "**not met**"), (1.08, 1.2, "**not met**")],
+)
+def test_the_step_overhead_goal_is_at_most_105_and_below_tfmot(
+    tmp_path: Path, shears: float, tfmot: float, verdict: str
 ) -> None:
-    section = render_results(results, tmp_path)
-    assert section.index("### Accuracy against sparsity") < section.index("### Zz other")
-    assert "](bench/results/quality.png)" in section
-    assert "zz_other.png" not in section
+    section = rendered(tmp_path, engine_overhead=engine(shears, tfmot))
+    assert f"This run: {verdict} (median {shears:.3f} against tfmot's {tfmot:.3f})" in section
+    assert "| Shears | 262.4 | 280.0 | 430.0 |" not in section  # ms are rounded above 100
+    assert "| Shears | 262 | 280 | 430 |" in section
+    assert "load average was 0.65 before the run and 6.31 after it" in section
+    assert ("Goal: Shears' overhead" in section.split("falls short")[-1]) == (verdict != "met")
+
+
+def test_mask_update_and_size_rows_show_the_files_numbers(tmp_path: Path) -> None:
+    section = rendered(tmp_path, mask_update=MASK_UPDATE, size=SIZE)
+    assert "| 1,000,000 | 4.7 | 118 | 25× |" in section
+    assert "| digits CNN | 90 % | 15,340 of 151,306 | 1.00 | 0.22 |" in section
+    assert "as large as the dense one on disk" in falls_short(section)
+
+
+def test_large_sparse_shows_the_comparison_its_conclusion_and_plot(tmp_path: Path) -> None:
+    directory = results_dir(tmp_path, {"large_sparse": LARGE_SPARSE})
+    (directory / "large_sparse.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    section = render_results(directory, tmp_path)
+    assert "| 75 % | 38,001 | 37,759 | 98.98 | 98.61 | +0.37 | 0.44 | no |" in section
+    assert "Neither confirmed nor contradicted here." in section
+    assert "](bench/results/large_sparse.png)" in section
+    assert "inconclusive here: at 75 % the difference" in falls_short(section)
+
+
+def test_a_partial_service_file_shows_only_its_parts_and_judges_the_rss_goal(
+    tmp_path: Path,
+) -> None:
+    section = rendered(tmp_path, service=SERVICE_TRANSFERS_ONLY)
+    assert "### The service's own cost (quick run)" in section
+    assert "| download | 6.14 | 20.9 | 51× | 120.5 |" in section
+    assert "below 100 MiB while streaming: **not met** (at most 120.5 MiB)" in section
+    assert "**Requests**" not in section and "**One job**" not in section
+    assert "API RSS grew 120.5 MiB (goal 100)" in falls_short(section)
+    assert "Quick runs" in falls_short(section)
+
+
+def test_service_goals_the_file_declares_are_shown(tmp_path: Path) -> None:
+    declared = {**SERVICE_TRANSFERS_ONLY, "goals": {"job_status_within_2x_of_healthz": True}}
+    section = rendered(tmp_path, service=declared)
+    assert "- Goal: job status within 2x of healthz: met." in section
+
+
+def test_load_shows_one_row_and_failures_fall_short(tmp_path: Path) -> None:
+    section = rendered(tmp_path, service_load=SERVICE_LOAD)
+    assert "| 200 | 120.3 | 1,542 | 3,173 | 4 | 49 of 50 | 17.5 |" in section
+    assert "Under load: 4 requests or streams failed." in falls_short(section)
+
+
+def test_a_declared_load_goal_replaces_the_plain_error_count(tmp_path: Path) -> None:
+    goal = {"no_errors": {"goal": "no failed request or stream", "met": False}}
+    section = rendered(tmp_path, service_load={**SERVICE_LOAD, "goals": goal})
+    assert "- Goal: no failed request or stream: **not met**." in section
+    assert "Under load: goal not met: no failed request or stream." in falls_short(section)
+    assert "4 requests or streams failed" not in section
 
 
 def test_a_readme_without_markers_gets_a_results_section_at_its_end() -> None:
@@ -82,10 +264,12 @@ def test_rendering_again_replaces_only_what_lies_between_the_markers() -> None:
     assert with_results(second, "new\n") == second
 
 
-def test_the_command_rewrites_the_readme_in_place(results: Path, tmp_path: Path) -> None:
+def test_the_command_rewrites_the_readme_in_place(tmp_path: Path) -> None:
+    directory = results_dir(tmp_path, {"quality": QUALITY})
     readme = tmp_path / "README.md"
     readme.write_text(README)
-    main(["--readme", str(readme), "--results", str(results)])
+    main(["--readme", str(readme), "--results", str(directory)])
     text = readme.read_text()
     assert text.startswith(README)
-    assert "0.981234" in text and text.count(START) == 1 and text.count(END) == 1
+    assert "| 75 % | 97.55 ± 0.21 |" in text
+    assert text.count(START) == 1 and text.count(END) == 1
