@@ -52,6 +52,10 @@ def get_current_tenant(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized("send your API key as `Authorization: Bearer <key>`")
     tenant = tenant_for_key(db, credentials.credentials)
+    # Hand the connection back now: this dependency and a sync route run in separate thread-pool
+    # hops, and requests holding pooled connections while they wait for a thread starve the
+    # threads that wait for a connection (QueuePool timeouts at 200 concurrent requests).
+    db.commit()
     if tenant is None:
         raise unauthorized(
             "the API key is not valid; create one with `python -m app.cli create-api-key`"

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.db.migrate import upgrade_to_head
 from app.dev_key import DEV_KEY_FILE, ensure_dev_api_key
 from app.embedded import start_postgres, start_redis
-from app.embedded.children import Child
+from app.embedded.children import Child, api_process, worker_process
 from app.queue import celery_client
 from app.settings import Settings, get_settings
 
@@ -52,44 +52,8 @@ class Launcher:
         return database_url, redis_url
 
     def start_children(self, env: dict[str, str]) -> None:
-        host, port = self.settings.host, str(self.settings.port)
-        self.children.append(
-            Child(
-                "worker",
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "worker.celery_app",
-                    "worker",
-                    "-Q",
-                    "gpu",
-                    "--concurrency",
-                    "1",
-                    "--loglevel",
-                    "INFO",
-                ],
-                env,
-            )
-        )
-        self.children.append(
-            Child(
-                "api",
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "app.main:create_app",
-                    "--factory",
-                    "--host",
-                    host,
-                    "--port",
-                    port,
-                ],
-                env,
-            )
-        )
+        self.children.append(worker_process(env))
+        self.children.append(api_process(env, self.settings.host, self.settings.port))
 
     def wait_until_ready(self, redis_url: str) -> None:
         """Until the API answers and the worker replies to a ping, so the banner comes last."""

@@ -20,12 +20,25 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+# As many kept connections as the API runs sync routes at once (anyio's 40 worker threads):
+# with fewer, under load the overflow ones are closed and reopened (a new backend and a SCRAM
+# handshake each) for a third of all requests. The overflow is for the upload routes, which
+# hold a session while the body arrives, outside the worker threads.
+POOL_SIZE = 40
+POOL_OVERFLOW = 10
+
+
 @lru_cache
 def get_engine() -> Engine:
     url = get_settings().database_url
     if not url:
         raise RuntimeError("DATABASE_URL is not set; start Shears with `make run`, which sets it")
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_pre_ping=True,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+    )
 
 
 @lru_cache

@@ -6,6 +6,7 @@ import ctypes
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
@@ -62,3 +63,17 @@ class Child:
             os.killpg(self.proc.pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def worker_process(env: dict[str, str], log_path: Path | None = None) -> Child:
+    """One Celery worker on the `gpu` queue, one job at a time."""
+    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker"]
+    argv += ["-Q", "gpu", "--concurrency", "1", "--loglevel", "INFO"]
+    return Child("worker", argv, env, log_path)
+
+
+def api_process(env: dict[str, str], host: str, port: int, log_path: Path | None = None) -> Child:
+    """The API under uvicorn."""
+    argv = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+    argv += ["--host", host, "--port", str(port)]
+    return Child("api", argv, env, log_path)

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth import CurrentTenant
 from app.db.models import Dataset
-from app.deps import DbSession, PageParams, SettingsDep
+from app.deps import DbSession, PageParams, SessionReleasingRoute, SettingsDep
 from app.downloads import BINARY_RESPONSE, blob_response
 from app.schemas.common import ListResponse, error_responses
 from app.schemas.datasets import DatasetOut
@@ -18,7 +18,7 @@ from app.services.ownership import get_owned, list_owned
 from app.services.quotas import check_storage_quota
 from app.uploads import multipart_openapi, receive_upload
 
-router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"], route_class=SessionReleasingRoute)
 
 UPLOAD_DOC = (
     "An .npz with x_train and y_train, optionally x_val and y_val (x_train__<input> for a model "

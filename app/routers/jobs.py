@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.auth import CurrentTenant
 from app.db.models import Job
-from app.deps import DbSession, PageParams, SettingsDep
+from app.deps import DbSession, PageParams, SessionReleasingRoute, SettingsDep
 from app.downloads import BINARY_RESPONSE, blob_response
 from app.errors import ApiError
 from app.schemas.common import ListResponse, error_responses
@@ -25,7 +25,7 @@ from app.services.jobs import cancel_job, create_job, delete_job
 from app.services.ownership import get_owned, list_owned
 from app.sse import job_event_stream
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=SessionReleasingRoute)
 
 SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.auth import CurrentTenant
 from app.db.models import Model
-from app.deps import DbSession, PageParams, SettingsDep
+from app.deps import DbSession, PageParams, SessionReleasingRoute, SettingsDep
 from app.downloads import BINARY_RESPONSE, blob_response
 from app.schemas.common import ListResponse, error_responses
 from app.schemas.models import ModelOut
@@ -18,7 +18,7 @@ from app.services.ownership import get_owned, list_owned
 from app.services.quotas import check_storage_quota
 from app.uploads import multipart_openapi, receive_upload
 
-router = APIRouter(prefix="/v1/models", tags=["models"])
+router = APIRouter(prefix="/v1/models", tags=["models"], route_class=SessionReleasingRoute)
 
 UPLOAD_DOC = (
     "A .zip or .tar.gz of a SavedModel directory (files at the root or in one top-level folder), "

@@ -4,7 +4,6 @@ on the session's Postgres and Redis."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ import pytest
 from app.cli import create_api_key
 from app.db.session import session_scope
 from app.embedded._process import free_port
-from app.embedded.children import Child
+from app.embedded.children import Child, api_process, worker_process
 
 READY_TIMEOUT_SECONDS = 60
 
@@ -63,39 +62,6 @@ def service_env(postgres_url: str, redis_url: str, data_dir: Path, **extra: str)
     }
 
 
-def start_worker(env: dict[str, str], log: Path) -> Child:
-    argv = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "worker.celery_app",
-        "worker",
-        "-Q",
-        "gpu",
-        "--concurrency",
-        "1",
-        "--loglevel",
-        "INFO",
-    ]
-    return Child("worker", argv, env, log)
-
-
-def start_api(env: dict[str, str], port: int, log: Path) -> Child:
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    return Child("api", argv, env, log)
-
-
 def new_api_key(tenant: str) -> str:
     with session_scope() as session:
         return create_api_key(session, tenant)
@@ -108,7 +74,7 @@ def service(postgres_url: str, redis_url: str, data_dir: Path) -> Iterator[Servi
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     logs = [data_dir / "e2e-worker.log", data_dir / "e2e-api.log"]
-    worker, api = start_worker(env, logs[0]), start_api(env, port, logs[1])
+    worker, api = worker_process(env, logs[0]), api_process(env, "127.0.0.1", port, logs[1])
     try:
         wait_for_ready(base_url, [worker, api], READY_TIMEOUT_SECONDS)
         yield Service(base_url, new_api_key("e2e"), logs)
