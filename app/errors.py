@@ -65,7 +65,10 @@ def from_validation(exc: RequestValidationError) -> ApiError:
     if any(err.get("type") == "json_invalid" for err in errors):
         return ApiError(400, "malformed_json", "the request body is not valid JSON")
     fields = [
-        {"field": ".".join(str(p) for p in err["loc"]), "message": str(err["msg"])}
+        {
+            "field": ".".join(str(p) for p in err["loc"]),
+            "message": str(err["msg"]).removeprefix("Value error, "),
+        }
         for err in errors
     ]
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from python_multipart.multipart import parse_options_header
 
 from app.errors import ApiError
+from app.storable_text import PROBLEM, is_storable
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -117,11 +118,14 @@ class UploadSink:
             self.close()
             return
         try:
-            self.fields[self._part.name] = self._part.text.decode("utf-8")
+            text = self._part.text.decode("utf-8")
         except UnicodeDecodeError:
             raise ApiError(
                 400, "bad_field", f"form field {self._part.name!r} is not UTF-8"
             ) from None
+        if not is_storable(text):
+            raise ApiError(400, "bad_field", f"form field {self._part.name!r} {PROBLEM}")
+        self.fields[self._part.name] = text
 
     def _end(self) -> None:
         self.finished = True

@@ -57,8 +57,8 @@ def multipart_openapi(file_description: str) -> dict[str, Any]:
 
 
 async def _read_body(request: Request, sink: UploadSink, boundary: bytes) -> None:
-    parser = MultipartParser(boundary, sink.callbacks())
     try:
+        parser = MultipartParser(boundary, sink.callbacks())  # refuses an overlong boundary
         async for chunk in request.stream():
             if chunk:
                 parser.write(chunk)

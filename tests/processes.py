@@ -24,3 +24,12 @@ def still_running(processes: Iterable[psutil.Process], timeout: float) -> list[p
         pending = [p for p in pending if not has_exited(p)]
         time.sleep(0.05)
     return [p for p in pending if not has_exited(p)]
+
+
+def processes_mentioning(text: str) -> list[psutil.Process]:
+    """Live processes with `text` in their command line (a job's trainer has the job id there)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if any(text in arg for arg in process.info["cmdline"] or []) and not has_exited(process):
+            found.append(process)
+    return found

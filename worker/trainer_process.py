@@ -9,7 +9,7 @@ break it.
 
 Network: a fresh network namespace (only a down loopback) where the OS allows it: as root, or
 through an unprivileged user namespace. Where neither is allowed the trainer still runs, without
-credentials, and `network_isolated` says so.
+credentials, and its log (stderr) starts with "shears: network isolation unavailable".
 """
 
 from __future__ import annotations

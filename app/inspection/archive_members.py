@@ -44,13 +44,18 @@ def refuse_special_member(name: str, what: str) -> UploadRejected:
     return _unsafe(name, f"is a {what}; only regular files and directories are accepted")
 
 
+def shown_name(name: str) -> str:
+    """A member name fit for a message: tar hands undecodable bytes over as lone surrogates."""
+    return name[:200].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _unsafe(name: str, why: str) -> UploadRejected:
     return UploadRejected(
         422,
         "unsafe_archive_member",
-        f"archive member {name[:200]!r} {why}; re-create the archive from the model directory "
-        "with `zip -r` or `tar czf`",
-        {"member": name[:200]},
+        f"archive member {shown_name(name)!r} {why}; re-create the archive from the model "
+        "directory with `zip -r` or `tar czf`",
+        {"member": shown_name(name)},
     )
 
 
@@ -131,6 +136,7 @@ def _conflict(name: str) -> UploadRejected:
     return UploadRejected(
         422,
         "duplicate_archive_member",
-        f"archive member {name[:200]!r} appears twice or clashes with a directory of the same name",
-        {"member": name[:200]},
+        f"archive member {shown_name(name)!r} appears twice or clashes with a directory of the "
+        "same name",
+        {"member": shown_name(name)},
     )

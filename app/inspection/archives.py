@@ -55,7 +55,14 @@ def extract_archive(
             _extract_zip(archive, dest, budget)
         else:
             _extract_tar_gz(archive, dest, budget)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        tarfile.TarError,
+        EOFError,
+        zlib.error,
+        NotImplementedError,
+        UnicodeDecodeError,  # a zip member name flagged UTF-8 that is not
+    ) as exc:
         raise UploadRejected(
             422, "corrupt_archive", f"the {kind} archive is damaged or truncated: {exc}"
         ) from exc

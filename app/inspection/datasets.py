@@ -23,14 +23,20 @@ HOW = "save it with np.savez('data.npz', x_train=..., y_train=..., x_val=..., y_
 
 
 def describe_dataset(path: Path, max_data_bytes: int = MAX_DATA_BYTES) -> DatasetDescription:
-    if sniff_container(path) != ZIP:
+    if not _is_zip(path):
         raise UploadRejected(415, "unsupported_file_type", f"a dataset must be an .npz file; {HOW}")
     try:
         if zip_entry_count(path) > MAX_ARRAYS:
             raise UploadRejected(413, "too_many_arrays", f"the .npz holds over {MAX_ARRAYS} arrays")
         with zipfile.ZipFile(path) as zf:
             arrays = _read_arrays(zf, max_data_bytes)
-    except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        UnicodeDecodeError,
+    ) as exc:
         raise UploadRejected(
             422, "invalid_npz", f"the .npz archive is damaged: {exc}; {HOW}"
         ) from exc
@@ -41,6 +47,13 @@ def describe_dataset(path: Path, max_data_bytes: int = MAX_DATA_BYTES) -> Datase
     return DatasetDescription(
         arrays={key: info.to_dict() for key, info in arrays.items()}, n_train=n_train, n_val=n_val
     )
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        return sniff_container(path) == ZIP
+    except UploadRejected:  # its reason speaks of models
+        return False
 
 
 def _read_arrays(zf: zipfile.ZipFile, max_data_bytes: int) -> dict[str, ArrayInfo]:

@@ -44,5 +44,5 @@ def _zip_holds_keras_model(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as zf:
             return looks_like_keras_file(set(zf.namelist()))
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, UnicodeDecodeError) as exc:
         raise UploadRejected(422, "corrupt_archive", f"the zip archive is damaged: {exc}") from exc

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.db.models import Job
 from app.schemas.common import UtcDatetime
+from app.storable_text import PROBLEM, unstorable_location
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
@@ -26,6 +27,14 @@ class JobCreate(BaseModel):
         None, description="PRUNING.md section 7.", examples=[{"epochs": 2, "batch_size": 64}]
     )
     name: str | None = Field(None, max_length=200)
+
+    @field_validator("model_id", "dataset_id", "hparams", "training", "name")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        where = unstorable_location(value, info.field_name or "")
+        if where is not None:
+            raise ValueError(f"{where} {PROBLEM}")
+        return value
 
 
 class LayerProgress(BaseModel):

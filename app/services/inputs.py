@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from app.inspection import (
 from app.services.ownership import KINDS, get_owned
 from app.services.quotas import check_storage_quota
 from app.settings import Settings
+from app.storable_text import PROBLEM, unstorable_location
 from app.storage import BlobStore
 from app.uploads import ReceivedUpload
 from worker.pruning.training_config import TrainingConfig
@@ -39,11 +40,25 @@ def extract_limits(settings: Settings) -> ExtractLimits:
     )
 
 
+def storable_description(described: ModelDescription | DatasetDescription) -> dict[str, Any]:
+    """The description as stored; a 422 when a name read from the file cannot be stored."""
+    data = described.to_dict()
+    where = unstorable_location(data)
+    if where is not None:
+        raise ApiError(
+            422,
+            "unstorable_name",
+            f"a name in the uploaded file ({where}) {PROBLEM}; rename it and save the file again",
+        )
+    return data
+
+
 def _display_name(upload: ReceivedUpload, suffixes: tuple[str, ...]) -> str:
     given = upload.fields.get("name", "").strip()
     if given:
         return given[:200]
     base = PurePosixPath(upload.filename.replace("\\", "/")).name
+    base = "".join(char for char in base if char.isprintable())  # no NUL or control characters
     for suffix in suffixes:
         base = base.removesuffix(suffix)
     return base[:200] or "unnamed"
@@ -55,6 +70,7 @@ def store_model(
     described = inspect_model_upload(
         upload.path, upload.workdir / "inspect", extract_limits(settings), upload.filename
     )
+    description = storable_description(described)
     check_storage_quota(session, tenant_id, upload.size_bytes, settings)
     blob = BlobStore(session, settings.blob_chunk_bytes).put_file(upload.path, tenant_id)
     model = Model(
@@ -65,7 +81,7 @@ def store_model(
         blob_id=blob.id,
         size_bytes=blob.size_bytes,
         sha256=blob.sha256,
-        description=described.to_dict(),
+        description=description,
     )
     session.add(model)
     session.commit()
@@ -75,7 +91,7 @@ def store_model(
 def store_dataset(
     session: Session, tenant_id: str, upload: ReceivedUpload, settings: Settings
 ) -> Dataset:
-    described = describe_dataset(upload.path, settings.max_extracted_bytes)
+    description = storable_description(describe_dataset(upload.path, settings.max_extracted_bytes))
     check_storage_quota(session, tenant_id, upload.size_bytes, settings)
     blob = BlobStore(session, settings.blob_chunk_bytes).put_file(upload.path, tenant_id)
     dataset = Dataset(
@@ -84,7 +100,7 @@ def store_dataset(
         blob_id=blob.id,
         size_bytes=blob.size_bytes,
         sha256=blob.sha256,
-        description=described.to_dict(),
+        description=description,
     )
     session.add(dataset)
     session.commit()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Dataset, Job, Model
 from app.errors import ApiError
+from app.storable_text import is_storable
 
 Owned = TypeVar("Owned", Model, Dataset, Job)
 
@@ -25,6 +26,8 @@ def get_owned(
     shared_lock: bool = False,
 ) -> Owned:
     """The row, optionally locked (FOR UPDATE, or FOR SHARE), or a 404 naming what is missing."""
+    if not is_storable(resource_id):  # no id has one, and Postgres would refuse the query
+        raise ApiError.not_found(KINDS[table], resource_id)
     query = select(table).where(table.id == resource_id, table.tenant_id == tenant_id)
     if lock or shared_lock:
         query = query.with_for_update(read=shared_lock)

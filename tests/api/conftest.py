@@ -9,23 +9,36 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.auth import hash_api_key
 from app.cli import create_api_key
-from app.db.models import ACTIVE_STATUSES, ApiKey, Job, utcnow
+from app.db.models import (
+    ACTIVE_STATUSES,
+    ApiKey,
+    Blob,
+    BlobChunk,
+    Dataset,
+    Job,
+    JobArtifact,
+    JobEvent,
+    Model,
+    utcnow,
+)
 from app.db.session import session_scope
 from app.main import create_app
 from app.queue import GPU_QUEUE
+from app.settings import get_settings
 from tests.api import files
 
 
@@ -70,7 +83,7 @@ def new_tenant_key() -> str:
         return create_api_key(session, f"tenant-{uuid.uuid4().hex[:12]}")
 
 
-def tenant_id_of(client: TestClient) -> str:
+def tenant_id_of(client: httpx.Client) -> str:
     key = client.headers["Authorization"].removeprefix("Bearer ")
     with session_scope() as session:
         return session.scalar(select(ApiKey.tenant_id).where(ApiKey.key_hash == hash_api_key(key)))
@@ -110,6 +123,50 @@ def other_client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def anonymous(app: FastAPI) -> TestClient:
     return new_client(app, None)
+
+
+# What a request can leave behind in Postgres.
+STORED_TABLES = (Model, Dataset, Job, JobEvent, JobArtifact, Blob, BlobChunk)
+# Hostile archives name the files they try to plant outside the extraction directory with this.
+ESCAPE_MARKER = "shears-escape"
+
+
+def stored_rows() -> dict[str, int]:
+    with session_scope() as session:
+        return {
+            table.__tablename__: session.scalar(select(func.count()).select_from(table)) or 0
+            for table in STORED_TABLES
+        }
+
+
+def escaped_files(data_dir: Path) -> list[Path]:
+    """Files named with ESCAPE_MARKER wherever a `../` or absolute member could have put them."""
+    roots = [Path("/tmp"), Path.cwd(), data_dir.parent]
+    near = [path for root in roots for path in root.glob(f"*{ESCAPE_MARKER}*")]
+    return near + list(data_dir.rglob(f"*{ESCAPE_MARKER}*"))
+
+
+@pytest.fixture
+def nothing_kept(client: TestClient, data_dir: Path) -> Iterator[None]:
+    """The test's requests are all refused: no row or blob stored, no upload file left, nothing
+    written outside the service's directories, and the service still ready."""
+    before = stored_rows()
+    yield
+    assert stored_rows() == before
+    assert list((data_dir / "uploads").iterdir()) == []
+    assert escaped_files(data_dir) == []
+    assert client.get("/readyz").status_code == 200
+
+
+@pytest.fixture
+def settings_update(app: FastAPI) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """Call it with settings to change for the app's requests until the test ends."""
+
+    def update(values: dict[str, Any]) -> None:
+        app.dependency_overrides[get_settings] = lambda: get_settings().model_copy(update=values)
+
+    yield update
+    app.dependency_overrides.clear()
 
 
 def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:

@@ -14,38 +14,71 @@ from sqlalchemy import select
 from app.auth import hash_api_key
 from app.db.models import ApiKey, Tenant
 from app.db.session import session_scope
-from tests.api.conftest import assert_error
+from app.main import create_app
+from tests.api.conftest import assert_error, submit
 
 REPO = Path(__file__).resolve().parents[2]
 
-ENDPOINTS = [
-    ("POST", "/v1/models"),
-    ("GET", "/v1/models"),
-    ("GET", "/v1/models/mdl_x"),
-    ("GET", "/v1/models/mdl_x/download"),
-    ("DELETE", "/v1/models/mdl_x"),
-    ("POST", "/v1/datasets"),
-    ("GET", "/v1/datasets"),
-    ("GET", "/v1/datasets/ds_x"),
-    ("GET", "/v1/datasets/ds_x/download"),
-    ("DELETE", "/v1/datasets/ds_x"),
-    ("POST", "/v1/jobs"),
-    ("GET", "/v1/jobs"),
-    ("GET", "/v1/jobs/job_x"),
-    ("DELETE", "/v1/jobs/job_x"),
-    ("POST", "/v1/jobs/job_x/cancel"),
-    ("GET", "/v1/jobs/job_x/events"),
-    ("GET", "/v1/jobs/job_x/model"),
-    ("GET", "/v1/jobs/job_x/metrics"),
-    ("GET", "/v1/jobs/job_x/tensorboard"),
-    ("GET", "/v1/jobs/job_x/report.png"),
-]
+
+def documented_operations() -> set[tuple[str, str]]:
+    """Every (method, path) of the OpenAPI document, where API.md puts every endpoint."""
+    paths = create_app().openapi()["paths"]
+    return {(method.upper(), path) for path, operations in paths.items() for method in operations}
 
 
-@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+OPERATIONS = documented_operations()
+V1_OPERATIONS = sorted(op for op in OPERATIONS if op[1].startswith("/v1/"))
+# An endpoint of one resource: another tenant's key must find nothing there.
+RESOURCE_OPERATIONS = [op for op in V1_OPERATIONS if "{" in op[1]]
+PUBLIC_OPERATIONS = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+PLACEHOLDER_IDS = {"model_id": "mdl_x", "dataset_id": "ds_x", "job_id": "job_x"}
+
+
+def test_only_the_operations_endpoints_are_public() -> None:
+    assert OPERATIONS - set(V1_OPERATIONS) == PUBLIC_OPERATIONS
+
+
+@pytest.mark.parametrize(("method", "path"), V1_OPERATIONS)
 def test_every_v1_endpoint_needs_a_key(anonymous: TestClient, method: str, path: str) -> None:
-    error = assert_error(anonymous.request(method, path), 401, "unauthorized")
+    response = anonymous.request(method, path.format(**PLACEHOLDER_IDS))
+    error = assert_error(response, 401, "unauthorized")
     assert "Bearer" in error["message"]
+
+
+@pytest.mark.parametrize(("method", "path"), V1_OPERATIONS)
+def test_every_v1_endpoint_refuses_a_wrong_key(
+    anonymous: TestClient, method: str, path: str
+) -> None:
+    response = anonymous.request(
+        method,
+        path.format(**PLACEHOLDER_IDS),
+        headers={"Authorization": "Bearer shr_not-a-real-key"},
+    )
+    error = assert_error(response, 401, "unauthorized")
+    assert "not valid" in error["message"]
+
+
+@pytest.mark.parametrize(("method", "path"), RESOURCE_OPERATIONS)
+def test_every_endpoint_hides_another_tenants_resource(
+    client: TestClient,
+    other_client: TestClient,
+    model_id: str,
+    dataset_id: str,
+    method: str,
+    path: str,
+) -> None:
+    ids = {
+        "model_id": model_id,
+        "dataset_id": dataset_id,
+        "job_id": submit(client, model_id, dataset_id).json()["id"],
+    }
+    kind = path.split("{", 1)[1].split("_id}", 1)[0]
+    error = assert_error(other_client.request(method, path.format(**ids)), 404, f"{kind}_not_found")
+    assert error["message"] == f"{kind} {ids[kind + '_id']!r} does not exist"
+    # ... and left it as it was for its owner.
+    assert client.get(f"/v1/models/{model_id}").status_code == 200
+    assert client.get(f"/v1/datasets/{dataset_id}").status_code == 200
+    assert client.get(f"/v1/jobs/{ids['job_id']}").json()["status"] == "queued"
 
 
 @pytest.mark.parametrize(

@@ -17,14 +17,12 @@ from app.db.models import JobArtifact
 from app.db.session import session_scope
 from app.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.embedded._process import free_port
-from app.embedded.children import Child
+from app.embedded.children import Child, api_process, worker_process
 from tests.e2e import builders
 from tests.e2e.conftest import (
     READY_TIMEOUT_SECONDS,
     new_api_key,
     service_env,
-    start_api,
-    start_worker,
     wait_for_ready,
 )
 from tests.e2e.jobs_api import events, submit, upload
@@ -46,7 +44,7 @@ class Stack:
         self.env, self.data_dir = env, data_dir
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
-        self.api = start_api(env, port, data_dir / "failures-api.log")
+        self.api = api_process(env, "127.0.0.1", port, data_dir / "failures-api.log")
         self.workers: list[Child] = []
         self.workers.append(self.start_worker())
         wait_for_ready(self.base_url, [self.api, *self.workers], READY_TIMEOUT_SECONDS)
@@ -54,7 +52,7 @@ class Stack:
 
     def start_worker(self) -> Child:
         log = self.data_dir / f"failures-worker-{len(self.workers)}.log"
-        return start_worker(self.env, log)
+        return worker_process(self.env, log)
 
     def client(self) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.key}"}
@@ -184,6 +182,9 @@ def test_postgres_outage_during_a_job(
         embedded_postgres.stop()
         try:
             assert client.get("/readyz").status_code == 503
+            outage = client.get(f"/v1/jobs/{job['id']}")
+            assert outage.status_code == 503 and outage.headers["retry-after"]
+            assert outage.json()["error"]["code"] == "database_unavailable"
             time.sleep(2)
         finally:
             embedded_postgres.start()

@@ -22,7 +22,7 @@ from worker.pruning.errors import InvalidConfig
 
 
 class PruningHParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # The seed's table (tf.contrib.model_pruning).
     begin_pruning_step: int = Field(0, ge=0)

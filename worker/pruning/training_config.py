@@ -38,7 +38,7 @@ MAX_EPOCHS = 100_000
 
 
 class TrainingConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     loss: str = "sparse_categorical_crossentropy"
     from_logits: bool | Literal["auto"] = "auto"

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import stat
 import tarfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+MiB = 1024**2
 
 SAVED_MODEL_FILES = {
     "saved_model.pb": b"placeholder graph",
@@ -73,3 +78,64 @@ def tar_entry(name: str, kind: bytes = tarfile.REGTYPE, linkname: str = "") -> t
 
 def tar_gz_files(path: Path, files: dict[str, bytes]) -> Path:
     return tar_gz_members(path, [tar_entry(name) for name in files], files)
+
+
+def zip_of_zeros(path: Path, size: int) -> Path:
+    """A SavedModel-looking zip whose variables member is `size` zero bytes (a zip bomb)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("saved_model.pb", b"g")
+        with zf.open("variables/variables.data-00000-of-00001", "w") as member:
+            for _ in range(size // MiB):
+                member.write(bytes(MiB))
+    return path
+
+
+def tar_gz_of_zeros(path: Path, size: int) -> Path:
+    """A tar.gz whose one member is `size` zero bytes (a tar bomb), built without the memory."""
+    with tarfile.open(path, "w:gz") as tar:
+        member = tar_entry("variables/variables.data-00000-of-00001")
+        member.size = size
+        tar.addfile(member, _Zeros(size))
+    return path
+
+
+class _Zeros:
+    """A file object of `size` zero bytes."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        self.left -= size
+        return bytes(size)
+
+
+def rewritten_keras(source: Path, dest: Path, change: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy of a .keras file whose config.json went through `change`."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(dest, "w") as copy:
+        for info in original.infolist():
+            data = original.read(info)
+            if info.filename == "config.json":
+                config = json.loads(data)
+                change(config)
+                data = json.dumps(config).encode()
+            copy.writestr(info.filename, data)
+    return dest
+
+
+def zip_with_undecodable_name(path: Path, files: dict[str, bytes], name: str) -> Path:
+    """`files` zipped, with the bytes of member `name` replaced by ones that are not UTF-8 although
+    the member is flagged as UTF-8 (zipfile cannot write such an archive itself)."""
+    data = bytearray(zip_files(path, files, zipfile.ZIP_STORED).read_bytes())
+    undecodable = b"\xff" * len(name.encode())
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start >= 0:
+            flags = int.from_bytes(data[start + flag_offset : start + flag_offset + 2], "little")
+            data[start + flag_offset : start + flag_offset + 2] = (flags | 0x800).to_bytes(
+                2, "little"
+            )
+            start = data.find(signature, start + 4)
+    path.write_bytes(bytes(data).replace(name.encode(), undecodable))
+    return path

@@ -18,8 +18,10 @@ from .archive_builders import (
     tar_gz_directory,
     tar_gz_files,
     tar_gz_members,
+    tar_gz_of_zeros,
     zip_directory,
     zip_files,
+    zip_of_zeros,
     zip_symlink,
     zip_with_mode,
 )
@@ -115,17 +117,8 @@ def test_tar_links_devices_and_fifos_are_refused(tmp_path, kind, linkname, words
     assert not (tmp_path / "out" / "variables" / "data").exists()
 
 
-def _zip_of_zeros(path: Path, size: int) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("saved_model.pb", b"g")
-        with zf.open("variables/variables.data-00000-of-00001", "w") as member:
-            for _ in range(size // MiB):
-                member.write(bytes(MiB))
-    return path
-
-
 def test_zip_bomb_by_total_size_stops_at_the_cap(tmp_path):
-    archive = _zip_of_zeros(tmp_path / "bomb.zip", 64 * MiB)
+    archive = zip_of_zeros(tmp_path / "bomb.zip", 64 * MiB)
     limits = ExtractLimits(max_total_bytes=8 * MiB, max_ratio=10_000)
     error = rejected(archive, tmp_path / "out", limits)
     assert (error.status, error.code) == (413, "archive_too_large")
@@ -134,18 +127,14 @@ def test_zip_bomb_by_total_size_stops_at_the_cap(tmp_path):
 
 
 def test_zip_bomb_by_compression_ratio(tmp_path):
-    archive = _zip_of_zeros(tmp_path / "bomb.zip", 64 * MiB)
+    archive = zip_of_zeros(tmp_path / "bomb.zip", 64 * MiB)
     assert archive.stat().st_size < MiB
     error = rejected(archive, tmp_path / "out")  # default limits: ratio 200 past 16 MiB
     assert (error.status, error.code) == (413, "compression_ratio_exceeded")
 
 
 def test_tar_bomb_by_compression_ratio(tmp_path):
-    archive = tmp_path / "bomb.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        member = tar_entry("variables/variables.data-00000-of-00001")
-        member.size = 64 * MiB
-        tar.addfile(member, _Zeros(member.size))
+    archive = tar_gz_of_zeros(tmp_path / "bomb.tar.gz", 64 * MiB)
     error = rejected(archive, tmp_path / "out")
     assert (error.status, error.code) == (413, "compression_ratio_exceeded")
 
@@ -244,15 +233,3 @@ def test_truncated_zip_is_corrupt(tmp_path, model_dir):
     archive.write_bytes(archive.read_bytes()[:60])
     error = rejected(archive, tmp_path / "out")
     assert (error.status, error.code) == (422, "corrupt_archive")
-
-
-class _Zeros:
-    """A file object of `size` zero bytes, so a tar bomb needs no memory to build."""
-
-    def __init__(self, size: int) -> None:
-        self.left = size
-
-    def read(self, size: int = -1) -> bytes:
-        size = self.left if size < 0 else min(size, self.left)
-        self.left -= size
-        return bytes(size)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from app.inspection import ExtractLimits, UploadRejected, inspect_model_upload
 from app.inspection.keras_file import read_model_config
 from app.inspection.keras_layers import export_signatures, keras_layers
 
-from .archive_builders import tar_gz_files, zip_directory
+from .archive_builders import rewritten_keras, tar_gz_files, zip_directory
 
 CNN_PRUNABLE = [
     {"name": "conv/kernel", "shape": [3, 3, 1, 4], "params": 36},
@@ -33,19 +33,6 @@ def refusal(path: Path, tmp_path: Path, filename: str = "model.keras") -> Upload
     with pytest.raises(UploadRejected) as caught:
         inspect(path, tmp_path, filename)
     return caught.value
-
-
-def rewritten(source: Path, dest: Path, change: Callable[[dict[str, Any]], None]) -> Path:
-    """A copy of a .keras file whose config.json went through `change`."""
-    with zipfile.ZipFile(source) as original, zipfile.ZipFile(dest, "w") as copy:
-        for info in original.infolist():
-            data = original.read(info)
-            if info.filename == "config.json":
-                config = json.loads(data)
-                change(config)
-                data = json.dumps(config).encode()
-            copy.writestr(info.filename, data)
-    return dest
 
 
 def layer(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -144,7 +131,7 @@ def test_config_naming_arbitrary_modules_or_functions_is_refused(
     def inject(config: dict[str, Any]) -> None:
         layer(config, "logits")["config"][field] = value
 
-    crafted = rewritten(built_models["cnn.keras"], tmp_path / "crafted.keras", inject)
+    crafted = rewritten_keras(built_models["cnn.keras"], tmp_path / "crafted.keras", inject)
     error = refusal(crafted, tmp_path)
     assert (error.status, error.code) == (422, "custom_object")
     assert named in error.message and "(layer 'logits')" in error.message
@@ -155,7 +142,7 @@ def test_custom_layer_class_is_refused(built_models, tmp_path):
         entry = layer(config, "logits")
         entry.update(module="my_package.layers", class_name="Evil", registered_name="my>Evil")
 
-    crafted = rewritten(built_models["cnn.keras"], tmp_path / "crafted.keras", swap)
+    crafted = rewritten_keras(built_models["cnn.keras"], tmp_path / "crafted.keras", swap)
     assert refusal(crafted, tmp_path).code == "custom_object"
 
 
@@ -163,7 +150,7 @@ def test_layer_that_loads_files_is_refused(built_models, tmp_path):
     def swap(config: dict[str, Any]) -> None:
         layer(config, "logits")["class_name"] = "TFSMLayer"
 
-    crafted = rewritten(built_models["cnn.keras"], tmp_path / "crafted.keras", swap)
+    crafted = rewritten_keras(built_models["cnn.keras"], tmp_path / "crafted.keras", swap)
     error = refusal(crafted, tmp_path)
     assert error.code == "forbidden_layer" and "TFSMLayer" in error.message
 
