@@ -13,7 +13,15 @@ import time
 
 from bench import render_readme
 
-BENCHMARKS = ["mask_update", "engine_overhead", "quality", "large_sparse", "size"]
+BENCHMARKS = [
+    "mask_update",
+    "engine_overhead",
+    "quality",
+    "large_sparse",
+    "size",
+    "service",
+    "service_load",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
