@@ -28,6 +28,8 @@ from pathlib import Path
 
 import psutil
 
+from app.process_group import signal_group, stop_group
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Only these reach the trainer: an allow-list, so a secret added to the worker's environment
 # tomorrow does not leak into uploaded code.
@@ -158,22 +160,11 @@ class TrainerProcess:
 
     def stop(self, grace_seconds: float) -> None:
         """SIGTERM the process group, SIGKILL what is left after the grace period."""
-        self._signal_group(signal.SIGTERM)
-        try:
-            self.proc.wait(grace_seconds)
-        except subprocess.TimeoutExpired:
-            pass
-        self.kill()
+        stop_group(self.proc, grace_seconds)
 
     def kill(self) -> None:
-        self._signal_group(signal.SIGKILL)
+        signal_group(self.proc, signal.SIGKILL)
         self.proc.wait()
-
-    def _signal_group(self, sig: signal.Signals) -> None:
-        try:
-            os.killpg(self.proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def stderr_tail(self, max_chars: int = 2000) -> str:
         try:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from app.process_group import stop_group
 
 PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -50,19 +51,7 @@ class Child:
 
     def stop(self, timeout: float) -> None:
         """SIGTERM the group, SIGKILL it if the child has not exited in time."""
-        self._signal_group(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
-        self._signal_group(signal.SIGKILL)
-        self.proc.wait()
-
-    def _signal_group(self, sig: signal.Signals) -> None:
-        try:
-            os.killpg(self.proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        stop_group(self.proc, timeout)
 
 
 def worker_process(env: dict[str, str], log_path: Path | None = None) -> Child:

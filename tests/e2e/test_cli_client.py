@@ -35,6 +35,7 @@ def ok_with_progress(result: subprocess.CompletedProcess[str]) -> str:
     """stdout and stderr together: progress bars go to stderr, results to stdout."""
     return ok(result) + result.stderr
 
+
 def test_upload_submit_watch_download(service: Service, tmp_path: Path) -> None:
     # A SavedModel directory: the client archives it for the user.
     model_id = ok(

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import psutil
 import pytest
 import tensorflow as tf
 
 from tests.e2e import builders
 from tests.e2e.conftest import Service
 from tests.e2e.jobs_api import download, events, submit, upload
+from tests.processes import processes_mentioning
 
 TARGET = 0.8
 HPARAMS = {
@@ -127,14 +127,6 @@ def test_pruning_job_end_to_end(
                 assert zero_fraction(layer.kernel.numpy()) == pytest.approx(TARGET, abs=0.02)
 
 
-def trainer_processes(job_id: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        if any(job_id in arg for arg in proc.info["cmdline"] or []):
-            found.append(proc)
-    return found
-
-
 def test_cancelling_a_running_job(service: Service, workdir: Path, dataset_id: str) -> None:
     model_path = builders.keras_file(workdir / "cancel.keras")
     with service.client() as client:
@@ -153,7 +145,7 @@ def test_cancelling_a_running_job(service: Service, workdir: Path, dataset_id: s
         for event in stream:
             if event.type == "progress":
                 break
-        assert trainer_processes(job["id"]), "no trainer running for the job"
+        assert processes_mentioning(job["id"]), "no trainer running for the job"
         response = client.post(f"/v1/jobs/{job['id']}/cancel")
         assert response.status_code == 202, response.text
         asked = time.monotonic()
@@ -162,4 +154,4 @@ def test_cancelling_a_running_job(service: Service, workdir: Path, dataset_id: s
         assert rest[-1].type == "status" and rest[-1].data["status"] == "cancelled"
         assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "cancelled"
         assert client.get(f"/v1/jobs/{job['id']}/model").status_code == 409
-    assert not trainer_processes(job["id"])
+    assert not processes_mentioning(job["id"])

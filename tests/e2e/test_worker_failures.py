@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 from sqlalchemy import select
 
@@ -26,6 +25,7 @@ from tests.e2e.conftest import (
     wait_for_ready,
 )
 from tests.e2e.jobs_api import events, submit, upload
+from tests.processes import processes_mentioning
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 HPARAMS = {"target_sparsity": 0.5, "sparsity_function_end_step": 100, "pruning_frequency": 10}
@@ -94,14 +94,6 @@ def wait_for_status(client: httpx.Client, job_id: str, timeout: float) -> dict:
     raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
 
 
-def trainers_of(job_id: str) -> list[psutil.Process]:
-    return [
-        p
-        for p in psutil.process_iter(["cmdline"])
-        if any(job_id in arg for arg in p.info["cmdline"] or [])
-    ]
-
-
 def test_killed_worker_loses_no_job(stack: Stack, inputs: tuple[str, str]) -> None:
     model_id, dataset_id = inputs
     with stack.client() as client:
@@ -117,13 +109,13 @@ def test_killed_worker_loses_no_job(stack: Stack, inputs: tuple[str, str]) -> No
         for event in events(client, job["id"]):
             if event.type == "progress":
                 break
-        assert trainers_of(job["id"])
+        assert processes_mentioning(job["id"])
         os.kill(stack.workers[0].proc.pid, signal.SIGKILL)
         stack.workers[0].proc.wait(10)
         deadline = time.monotonic() + 10
-        while trainers_of(job["id"]) and time.monotonic() < deadline:
+        while processes_mentioning(job["id"]) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not trainers_of(job["id"]), "the trainer outlived its worker"
+        assert not processes_mentioning(job["id"]), "the trainer outlived its worker"
 
         stack.workers.append(stack.start_worker())
         final = wait_for_status(client, job["id"], timeout=120)
