@@ -34,13 +34,10 @@ from bench.step_stats import (  # noqa: E402
     pacing_callback,
 )
 from worker.pruning.hparams import PruningHParams, parse_hparams  # noqa: E402
-from worker.pruning.job import check_job  # noqa: E402
+from worker.pruning.job import check_job, prepare_pruning  # noqa: E402
 from worker.pruning.progress import EventStream  # noqa: E402
-from worker.pruning.pruner import Pruner  # noqa: E402
-from worker.pruning.summaries import PruningSummaries  # noqa: E402
-from worker.pruning.train_step import TrainStep, build_optimizer  # noqa: E402
 from worker.pruning.training_config import TrainingConfig, parse_training  # noqa: E402
-from worker.pruning.training_loop import ProgressReporter, fine_tune  # noqa: E402
+from worker.pruning.training_loop import fine_tune  # noqa: E402
 
 
 def pruning_hparams(steps: int) -> PruningHParams:
@@ -95,24 +92,15 @@ def shears_loop(pacer: PacedSteps) -> None:
         cifar_net(keras).save(model_path)
         write_npz(synthetic_cifar(CIFAR_EXAMPLES, CIFAR_SEED), data_path)
         job = check_job(str(model_path), str(data_path), hparams, config, scratch)
-        pruner = Pruner(job.weights, hparams)
-        train_step = TrainStep(
-            job.model,
-            job.loss_fn,
-            build_optimizer(config),
-            job.variables,
-            pruner.masked_variables(),
-            job.train_batches.element_spec,
+        run = prepare_pruning(
+            job, hparams, config, Path(scratch) / "tensorboard", EventStream(sink)
         )
-        summaries = PruningSummaries(str(Path(scratch) / "tensorboard"), hparams.name)
-        epoch = config.steps_per_epoch(len(job.data.train))
-        reporter = ProgressReporter(EventStream(sink), summaries, pruner, train_step, steps, epoch)
-        paced = PacedStep(train_step, pacer)
+        paced = PacedStep(run.train_step, pacer)
         try:
-            fine_tune(pruner, paced, job.train_batches, steps, reporter)  # type: ignore[arg-type]
+            fine_tune(run.pruner, paced, job.train_batches, steps, run.reporter)  # type: ignore[arg-type]
         finally:
-            summaries.close()
-        achieved = pruner.global_achieved()
+            run.summaries.close()
+        achieved = run.pruner.global_achieved()
     if abs(achieved - 0.9) > 0.01:
         raise RuntimeError(f"the timed Shears run reached sparsity {achieved}, not 0.9")
 

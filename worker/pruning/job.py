@@ -100,9 +100,23 @@ def _export_sizes(model: PrunableModel, directory: Path) -> tuple[int, int]:
     return directory_sizes(directory)
 
 
-def _prune(
-    job: CheckedJob, hparams: PruningHParams, config: TrainingConfig, out: Path, events: EventStream
-) -> tuple[Pruner, TrainingStats]:
+@dataclass(frozen=True)
+class PruningRun:
+    """What fine-tuning a checked job needs, built one way for the engine and its benchmark."""
+
+    pruner: Pruner
+    train_step: TrainStep
+    summaries: PruningSummaries
+    reporter: ProgressReporter
+
+
+def prepare_pruning(
+    job: CheckedJob,
+    hparams: PruningHParams,
+    config: TrainingConfig,
+    tensorboard_dir: Path,
+    events: EventStream,
+) -> PruningRun:
     pruner = Pruner(job.weights, hparams)
     train_step = TrainStep(
         job.model,
@@ -112,7 +126,7 @@ def _prune(
         pruner.masked_variables(),
         job.train_batches.element_spec,
     )
-    summaries = PruningSummaries(str(out / TENSORBOARD_DIR), hparams.name)
+    summaries = PruningSummaries(str(tensorboard_dir), hparams.name)
     reporter = ProgressReporter(
         events,
         summaries,
@@ -121,11 +135,18 @@ def _prune(
         job.total_steps,
         config.steps_per_epoch(len(job.data.train)),
     )
+    return PruningRun(pruner, train_step, summaries, reporter)
+
+
+def _prune(
+    job: CheckedJob, hparams: PruningHParams, config: TrainingConfig, out: Path, events: EventStream
+) -> tuple[Pruner, TrainingStats]:
+    run = prepare_pruning(job, hparams, config, out / TENSORBOARD_DIR, events)
     try:
-        fine_tune(pruner, train_step, job.train_batches, job.total_steps, reporter)
+        fine_tune(run.pruner, run.train_step, job.train_batches, job.total_steps, run.reporter)
     finally:
-        summaries.close()
-    return pruner, reporter.stats(job.total_steps)
+        run.summaries.close()
+    return run.pruner, run.reporter.stats(job.total_steps)
 
 
 def _training_summary(config: TrainingConfig, job: CheckedJob) -> dict[str, Any]:
