@@ -20,6 +20,7 @@ from app.db.migrate import upgrade_to_head
 from app.dev_key import DEV_KEY_FILE, ensure_dev_api_key
 from app.embedded import start_postgres, start_redis
 from app.embedded.children import Child, api_process, worker_process
+from app.launch_guards import claim_data_dir, ensure_port_free
 from app.queue import celery_client
 from app.settings import Settings, get_settings
 
@@ -106,6 +107,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
+        data_dir_lock = claim_data_dir(launcher.data_dir)  # noqa: F841 - held until we exit
+        ensure_port_free(launcher.settings.host, launcher.settings.port)
         database_url, redis_url = launcher.start_dependencies()
         env = {
             **os.environ,

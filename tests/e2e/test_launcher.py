@@ -112,3 +112,36 @@ def test_launcher_starts_stops_cleanly_and_keeps_data(launcher_dir: Path) -> Non
         assert [m["id"] for m in listed["data"]] == [model["id"]]
     finally:
         assert second.terminate() == 0
+
+
+def refused_launch(data_dir: Path, port: int) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(DATA_DIR=str(data_dir), PORT=str(port))
+    return subprocess.run(
+        [sys.executable, "-m", "app.launcher"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_second_launcher_is_refused_and_the_first_keeps_serving(launcher_dir: Path) -> None:
+    port = free_port()
+    first = RunningLauncher(launcher_dir, port)
+    try:
+        first.wait_ready()
+        # Same data: it would share, then stop, the first one's Postgres and Redis.
+        same_data = refused_launch(launcher_dir, free_port())
+        assert same_data.returncode == 1
+        assert "another `make run`" in same_data.stderr and "DATA_DIR" in same_data.stderr
+        # Same port: the first server would answer its readiness check.
+        same_port = refused_launch(launcher_dir.parent / "other-data", port)
+        assert same_port.returncode == 1
+        assert f"port {port}" in same_port.stderr and "PORT" in same_port.stderr
+        assert not (launcher_dir.parent / "other-data" / "postgres").exists()
+        assert httpx.get(f"{first.base_url}/readyz", timeout=5).status_code == 200
+    finally:
+        assert first.terminate() == 0
