@@ -136,3 +136,17 @@ class ServiceUser:
             mode = parent.stat().st_mode
             if not mode & 0o001:
                 parent.chmod(mode | 0o001)
+
+
+class ServerFiles:
+    """The files a server keeps beside its data in `root`: its port and its password."""
+
+    root: Path
+
+    @property
+    def port(self) -> int:
+        return int((self.root / "port").read_text().strip())
+
+    @property
+    def password(self) -> str:
+        return (self.root / "password").read_text().strip()

@@ -18,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from app.embedded._process import (
+    ServerFiles,
     ServiceUser,
     live_process,
     remembered_port,
@@ -44,7 +45,7 @@ def postgres_bin_dir() -> Path:
     return Path(pg_ctl).resolve().parent
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ServerFiles):
     """The server whose files live in `root` (pgdata, port, password)."""
 
     def __init__(self, root: Path) -> None:
@@ -61,13 +62,8 @@ class EmbeddedPostgres:
         return self._user
 
     @property
-    def port(self) -> int:
-        return int((self.root / "port").read_text().strip())
-
-    @property
     def url(self) -> str:
-        password = (self.root / "password").read_text().strip()
-        return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{self.port}/{DATABASE}"
+        return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{DATABASE}"
 
     def start(self) -> str:
         """Start the server (initialising the data directory the first time) and return its

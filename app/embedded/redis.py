@@ -15,6 +15,7 @@ import psutil
 import redis
 
 from app.embedded._process import (
+    ServerFiles,
     live_process,
     remembered_port,
     remembered_secret,
@@ -37,7 +38,7 @@ def redis_server_binary() -> Path:
     return Path(system)
 
 
-class EmbeddedRedis:
+class EmbeddedRedis(ServerFiles):
     """The server whose files live in `root` (config, append-only file, port, password)."""
 
     def __init__(self, root: Path) -> None:
@@ -46,13 +47,8 @@ class EmbeddedRedis:
         self.pid_file = self.root / "redis-server.pid"
 
     @property
-    def port(self) -> int:
-        return int((self.root / "port").read_text().strip())
-
-    @property
     def url(self) -> str:
-        password = (self.root / "password").read_text().strip()
-        return f"redis://:{password}@127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self) -> str:
         """Start the server and return its URL; one already running on `root` is adopted."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import ACTIVE_STATUSES, Dataset, Job, Model
+from app.db.models import ACTIVE_STATUSES, Blob, Dataset, Job, Model
 from app.downloads import safe_filename
 from app.errors import ApiError
 from app.inspection import (
@@ -71,40 +72,59 @@ def store_model(
         upload.path, upload.workdir / "inspect", extract_limits(settings), upload.filename
     )
     description = storable_description(described)
-    check_storage_quota(session, tenant_id, upload.size_bytes, settings)
-    blob = BlobStore(session, settings.blob_chunk_bytes).put_file(upload.path, tenant_id)
-    model = Model(
-        tenant_id=tenant_id,
-        name=_display_name(upload, tuple(CONTAINER_SUFFIXES.values()) + (".tgz",)),
-        format=described.format,
-        container=described.container,
-        blob_id=blob.id,
-        size_bytes=blob.size_bytes,
-        sha256=blob.sha256,
-        description=description,
+    return _store(
+        session,
+        tenant_id,
+        upload,
+        settings,
+        lambda blob: Model(
+            tenant_id=tenant_id,
+            name=_display_name(upload, tuple(CONTAINER_SUFFIXES.values()) + (".tgz",)),
+            format=described.format,
+            container=described.container,
+            blob_id=blob.id,
+            size_bytes=blob.size_bytes,
+            sha256=blob.sha256,
+            description=description,
+        ),
     )
-    session.add(model)
-    session.commit()
-    return model
 
 
 def store_dataset(
     session: Session, tenant_id: str, upload: ReceivedUpload, settings: Settings
 ) -> Dataset:
     description = storable_description(describe_dataset(upload.path, settings.max_extracted_bytes))
+    return _store(
+        session,
+        tenant_id,
+        upload,
+        settings,
+        lambda blob: Dataset(
+            tenant_id=tenant_id,
+            name=_display_name(upload, (".npz",)),
+            blob_id=blob.id,
+            size_bytes=blob.size_bytes,
+            sha256=blob.sha256,
+            description=description,
+        ),
+    )
+
+
+def _store(
+    session: Session,
+    tenant_id: str,
+    upload: ReceivedUpload,
+    settings: Settings,
+    row_for: Callable[[Blob], Input],
+) -> Input:
+    """Within the tenant's quota, the upload's bytes as a blob and the row that points at it,
+    committed together."""
     check_storage_quota(session, tenant_id, upload.size_bytes, settings)
     blob = BlobStore(session, settings.blob_chunk_bytes).put_file(upload.path, tenant_id)
-    dataset = Dataset(
-        tenant_id=tenant_id,
-        name=_display_name(upload, (".npz",)),
-        blob_id=blob.id,
-        size_bytes=blob.size_bytes,
-        sha256=blob.sha256,
-        description=description,
-    )
-    session.add(dataset)
+    row = row_for(blob)
+    session.add(row)
     session.commit()
-    return dataset
+    return row
 
 
 def delete_input(

@@ -24,7 +24,7 @@ from tests.e2e.conftest import (
     service_env,
     wait_for_ready,
 )
-from tests.e2e.jobs_api import events, submit, upload
+from tests.e2e.jobs_api import SseEvent, events, submit, upload
 from tests.processes import processes_mentioning
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -94,21 +94,31 @@ def wait_for_status(client: httpx.Client, job_id: str, timeout: float) -> dict:
     raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s")
 
 
-def test_killed_worker_loses_no_job(stack: Stack, inputs: tuple[str, str]) -> None:
+def training_job(
+    client: httpx.Client, inputs: tuple[str, str], steps: int
+) -> tuple[dict, list[SseEvent]]:
+    """A submitted job once its trainer has reported progress, and the events seen until then."""
     model_id, dataset_id = inputs
+    job = submit(
+        client,
+        {
+            "model_id": model_id,
+            "dataset_id": dataset_id,
+            "hparams": HPARAMS,
+            "training": {"steps": steps, "batch_size": 32},
+        },
+    )
+    seen = []
+    for event in events(client, job["id"]):
+        seen.append(event)
+        if event.type == "progress":
+            break
+    return job, seen
+
+
+def test_killed_worker_loses_no_job(stack: Stack, inputs: tuple[str, str]) -> None:
     with stack.client() as client:
-        job = submit(
-            client,
-            {
-                "model_id": model_id,
-                "dataset_id": dataset_id,
-                "hparams": HPARAMS,
-                "training": {"steps": 400, "batch_size": 32},
-            },
-        )
-        for event in events(client, job["id"]):
-            if event.type == "progress":
-                break
+        job, _ = training_job(client, inputs, steps=400)
         assert processes_mentioning(job["id"])
         os.kill(stack.workers[0].proc.pid, signal.SIGKILL)
         stack.workers[0].proc.wait(10)
@@ -129,22 +139,8 @@ def test_killed_worker_loses_no_job(stack: Stack, inputs: tuple[str, str]) -> No
 def test_redis_restart_during_a_job(
     stack: Stack, inputs: tuple[str, str], embedded_redis: EmbeddedRedis
 ) -> None:
-    model_id, dataset_id = inputs
     with stack.client() as client:
-        job = submit(
-            client,
-            {
-                "model_id": model_id,
-                "dataset_id": dataset_id,
-                "hparams": HPARAMS,
-                "training": {"steps": 1500, "batch_size": 32},
-            },
-        )
-        seen = []
-        for event in events(client, job["id"]):
-            seen.append(event)
-            if event.type == "progress":
-                break
+        job, seen = training_job(client, inputs, steps=1500)
         assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "running"
         embedded_redis.restart()
         seen.extend(events(client, job["id"], last_event_id=seen[-1].id))
@@ -157,20 +153,8 @@ def test_redis_restart_during_a_job(
 def test_postgres_outage_during_a_job(
     stack: Stack, inputs: tuple[str, str], embedded_postgres: EmbeddedPostgres
 ) -> None:
-    model_id, dataset_id = inputs
     with stack.client() as client:
-        job = submit(
-            client,
-            {
-                "model_id": model_id,
-                "dataset_id": dataset_id,
-                "hparams": HPARAMS,
-                "training": {"steps": 1500, "batch_size": 32},
-            },
-        )
-        for event in events(client, job["id"]):
-            if event.type == "progress":
-                break
+        job, _ = training_job(client, inputs, steps=1500)
         embedded_postgres.stop()
         try:
             assert client.get("/readyz").status_code == 503
