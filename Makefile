@@ -32,7 +32,7 @@ test-fast: install
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 run: install
-	$(PY) -m app.launcher
+	$(PY) -m app.devserver.launcher
 
 # A first real result: needs `make run` running in another terminal.
 demo: install

@@ -37,7 +37,7 @@ METHODS: dict[str, tuple[list[str], str]] = {
     "shears": (
         ["bench.keras_steps", "shears"],
         "Shears' engine loop (training_loop.fine_tune with Pruner, TrainStep, progress events "
-        "and TensorBoard summaries, as job.run_job drives it) from a .keras file, pruning to 0.9 "
+        "and TensorBoard summaries, as run_pruning drives it) from a .keras file, pruning to 0.9 "
         "with pruning_frequency 10 and the ramp over the whole run (threshold_decay 0); step "
         "end times after each compiled step, so mask updates fall inside the step they precede",
     ),

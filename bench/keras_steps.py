@@ -33,10 +33,10 @@ from bench.step_stats import (  # noqa: E402
     add_pacing_arguments,
     pacing_callback,
 )
-from worker.pruning.hparams import PruningHParams, parse_hparams  # noqa: E402
-from worker.pruning.job import check_job, prepare_pruning  # noqa: E402
+from worker.pruning.contract.hparams import PruningHParams, parse_hparams  # noqa: E402
+from worker.pruning.contract.training_config import TrainingConfig, parse_training  # noqa: E402
 from worker.pruning.progress import EventStream  # noqa: E402
-from worker.pruning.training_config import TrainingConfig, parse_training  # noqa: E402
+from worker.pruning.pruning_job import check_job, prepare_pruning  # noqa: E402
 from worker.pruning.training_loop import fine_tune  # noqa: E402
 
 
@@ -80,7 +80,7 @@ def dense_fit(pacer: PacedSteps) -> None:
 
 
 def shears_loop(pacer: PacedSteps) -> None:
-    """The engine's own loop (training_loop.fine_tune), as job.run_job drives it: mask updates,
+    """The engine's own loop (training_loop.fine_tune), as run_pruning drives it: mask updates,
     progress events and TensorBoard summaries included; only loading and export left out."""
     steps = pacer.total_steps
     hparams, config = pruning_hparams(steps), training(steps)

@@ -1,5 +1,5 @@
 """Keras 3 building blocks of the quality, large-sparse and size benchmarks: train a dense model
-with plain `model.fit`, then prune it with Shears' engine exactly as a job does (job.run_job,
+with plain `model.fit`, then prune it with Shears' engine exactly as a job does (run_pruning,
 from a .keras file and an .npz, writing metrics.json and the SavedModel).
 """
 
@@ -15,10 +15,10 @@ import keras
 import numpy as np
 
 from bench.datasets import repeating_batches
-from worker.pruning.hparams import parse_hparams
-from worker.pruning.job import run_job
+from worker.pruning.contract.hparams import parse_hparams
+from worker.pruning.contract.training_config import parse_training
 from worker.pruning.progress import EventStream
-from worker.pruning.training_config import parse_training
+from worker.pruning.pruning_job import run_pruning
 
 DIGITS_BATCH_SIZE = 32
 DIGITS_LEARNING_RATE = 1e-3
@@ -98,7 +98,7 @@ def run_shears(
 ) -> dict[str, Any]:
     """One Shears job in this process; its metrics.json as a dict. Events go nowhere."""
     with open(os.devnull, "w") as sink:
-        return run_job(
+        return run_pruning(
             str(model_path),
             str(data_path),
             parse_hparams(hparams),

@@ -22,14 +22,14 @@ import httpx
 import psutil
 import psycopg
 
-from app.cli import create_api_key
-from app.db.migrate import upgrade_to_head
-from app.db.session import get_engine, get_sessionmaker, session_scope
-from app.embedded import start_postgres, start_redis
-from app.embedded._process import free_port
-from app.embedded.children import Child, api_process, worker_process
-from app.queue import celery_client
-from app.settings import get_settings
+from app.core.api_keys import create_api_key
+from app.core.db.migrate import upgrade_to_head
+from app.core.db.session import get_engine, get_sessionmaker, session_scope
+from app.core.queue import celery_client
+from app.core.settings import get_settings
+from app.devserver.embedded import start_postgres, start_redis
+from app.devserver.embedded._process import free_port
+from app.devserver.embedded.children import Child, api_process, worker_process
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 90

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL from the one settings class, the metadata from app.db.models."""
+"""Alembic environment: the URL from the one settings class, the metadata from app.core.db.models."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from app.db.models import Base
-from app.db.session import sqlalchemy_url
-from app.settings import get_settings
+from app.core.db.models import Base
+from app.core.db.session import sqlalchemy_url
+from app.core.settings import get_settings
 
 config = context.config
 if config.config_file_name is not None:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from app.db.migrate import upgrade_to_head
-from app.db.session import get_engine, get_sessionmaker
-from app.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
-from app.settings import get_settings
+from app.core.db.migrate import upgrade_to_head
+from app.core.db.session import get_engine, get_sessionmaker
+from app.core.settings import get_settings
+from app.devserver.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 
 
 def reset_settings_caches() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import Celery
 
-from app.queue import GPU_QUEUE, PRUNE_TASK
-from app.settings import Settings, get_settings
+from app.core.queue import GPU_QUEUE, PRUNE_TASK
+from app.core.settings import Settings, get_settings
 
 # Time for a stopped trainer to go and the results to be stored, past the job's own limit.
 HARD_LIMIT_MARGIN_SECONDS = 900

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.db.session import session_scope
+from app.core.db.session import session_scope
+from app.core.settings import Settings
+from app.core.storage import BlobStore
+from app.inspection.archive_members import ExtractLimits
 from app.inspection.archives import safe_extract
 from app.inspection.errors import UploadRejected
-from app.services.inputs import extract_limits
-from app.settings import Settings
-from app.storage import BlobStore
 from worker.job_state import ClaimedJob
 
 
@@ -30,7 +30,7 @@ def fetch_inputs(job: ClaimedJob, scratch: Path, settings: Settings) -> tuple[Pa
         archive = store.write_to_file(job.model_blob_id, scratch / f"upload.{job.model_container}")
     try:
         # Checked at upload, unpacked as carefully again: the archive is still untrusted.
-        return safe_extract(archive, scratch / "model", extract_limits(settings)), data
+        return safe_extract(archive, scratch / "model", ExtractLimits.from_settings(settings)), data
     except UploadRejected as exc:
         raise InputError("model_invalid", f"the stored model cannot be unpacked: {exc}") from exc
     finally:

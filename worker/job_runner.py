@@ -12,14 +12,14 @@ from pathlib import Path
 import redis
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from app.db.session import session_scope
-from app.settings import Settings, get_settings
+from app.core.db.session import session_scope
+from app.core.settings import Settings, get_settings
 from worker import job_state
-from worker.artifacts import ArtifactError, package_outputs, read_metrics
 from worker.job_inputs import InputError, fetch_inputs
 from worker.job_state import ClaimedJob
 from worker.job_writer import JobWriter, worker_redis
-from worker.report import render_report
+from worker.packaging import ArtifactError, package_outputs, read_metrics
+from worker.report_plot import render_report
 from worker.supervisor import Outcome, Supervisor
 from worker.trainer_process import TrainerLimits, TrainerProcess, trainer_command
 

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import TERMINAL_STATUSES, Dataset, Job, JobArtifact, JobEvent, Model, utcnow
-from app.settings import Settings
-from app.storage import BlobStore
+from app.core.db.models import TERMINAL_STATUSES, Dataset, Job, JobArtifact, JobEvent, Model, utcnow
+from app.core.settings import Settings
+from app.core.storage import BlobStore
 from worker.job_writer import JobWriter, RecordEvent
 
 

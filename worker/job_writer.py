@@ -13,9 +13,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy.orm import Session
 
-from app.db.session import session_scope
-from app.events import Event, publish, record_event
-from app.settings import Settings
+from app.core.db.session import session_scope
+from app.core.events import Event, publish, record_event
+from app.core.settings import Settings
 
 # After Redis failed, events only queue up for this long before the next try, so a Redis that is
 # down costs the supervisor one connect timeout now and then, not one per event.

@@ -6,10 +6,10 @@ from typing import Any
 
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
-from app.db.session import get_engine
-from app.events import Event, publish
-from app.queue import enqueue_job
-from app.settings import get_settings
+from app.core.db.session import get_engine
+from app.core.events import Event, publish
+from app.core.queue import enqueue_job
+from app.core.settings import get_settings
 from worker.job_writer import worker_redis
 from worker.sweeper import SweeperThread, sweep, sweep_interval
 

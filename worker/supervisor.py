@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.settings import Settings
+from app.core.settings import Settings
 from worker import job_state
 from worker.job_writer import JobWriter
-from worker.trainer_lines import Throttle, parse_trainer_line, progress_record, warnings_of
+from worker.trainer_lines import IntervalGate, parse_trainer_line, progress_record, warnings_of
 from worker.trainer_process import TrainerProcess
 
 log = logging.getLogger(__name__)
@@ -51,9 +51,9 @@ class Supervisor:
         self.trainer, self.writer, self.attempt, self.settings = trainer, writer, attempt, settings
         self.clock = clock
         self.deadline = clock() + settings.job_time_limit_seconds
-        self.progress_due = Throttle(settings.progress_db_interval_seconds, clock)
-        self.heartbeat_due = Throttle(settings.cancel_poll_seconds, clock)
-        self.limits_due = Throttle(LIMIT_CHECK_SECONDS, clock)
+        self.progress_due = IntervalGate(settings.progress_db_interval_seconds, clock)
+        self.heartbeat_due = IntervalGate(settings.cancel_poll_seconds, clock)
+        self.limits_due = IntervalGate(LIMIT_CHECK_SECONDS, clock)
         self.pending_progress: dict[str, Any] | None = None
         self.error_line: dict[str, Any] | None = None
         self.metrics_line: dict[str, Any] = {}

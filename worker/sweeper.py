@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 import redis
 from sqlalchemy import func, select
 
-from app.db.models import Job, utcnow
-from app.db.session import session_scope
-from app.events import Event, record_event
-from app.queue import GPU_QUEUE
-from app.settings import Settings
+from app.core.db.models import Job, utcnow
+from app.core.db.session import session_scope
+from app.core.events import Event, record_event
+from app.core.queue import GPU_QUEUE
+from app.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

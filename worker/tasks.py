@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.queue import GPU_QUEUE, PRUNE_TASK
+from app.core.queue import GPU_QUEUE, PRUNE_TASK
 from worker.celery_app import celery_app
 from worker.job_runner import RunResult, run_job
 

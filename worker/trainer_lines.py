@@ -49,7 +49,7 @@ def progress_record(data: dict[str, Any], now: datetime | None = None) -> dict[s
     return {**data, "updated_at": (now or datetime.now(UTC)).isoformat()}
 
 
-class Throttle:
+class IntervalGate:
     """`due()` is true at most once per `interval` seconds (and on the first call)."""
 
     def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:

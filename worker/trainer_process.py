@@ -28,7 +28,7 @@ from pathlib import Path
 
 import psutil
 
-from app.process_group import signal_group, stop_group
+from app.core.process_group import signal_group, stop_group
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Only these reach the trainer: an allow-list, so a secret added to the worker's environment

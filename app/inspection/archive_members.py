@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Protocol
 
 from app.inspection.errors import UploadRejected
 
@@ -25,6 +25,22 @@ class ExtractLimits:
     max_ratio: float = 200.0
     # Below this many expanded bytes a high ratio is harmless (a small file of zeros, say).
     ratio_floor_bytes: int = 16 * MiB
+
+    @classmethod
+    def from_settings(cls, settings: ArchiveSettings) -> ExtractLimits:
+        return cls(
+            max_members=settings.max_archive_members,
+            max_total_bytes=settings.max_extracted_bytes,
+            max_ratio=settings.max_compression_ratio,
+        )
+
+
+class ArchiveSettings(Protocol):
+    """The settings that bound an extraction (app.core.settings.Settings has them)."""
+
+    max_archive_members: int
+    max_extracted_bytes: int
+    max_compression_ratio: float
 
 
 def member_path(name: str) -> PurePosixPath | None:

@@ -17,19 +17,23 @@ from typing import Any
 
 from app.inspection.errors import UploadRejected
 from app.inspection.keras_layers import KerasLayer
-from app.inspection.prunable import KERAS_PRUNABLE, Weight
+from app.inspection.prunable import Weight
+from worker.pruning.contract.model_rules import KERAS_WEIGHT_KINDS
 
 LAYOUT_SCRIPT = Path(__file__).with_name("h5_layout.py")
 TIMEOUT_SECONDS = 60
-_WEIGHT_ATTRIBUTES = {
-    **{cls: ("kernel", "bias") for cls, attrs in KERAS_PRUNABLE.items() if attrs == {"kernel"}},
-    **{
-        cls: ("depthwise_kernel", "pointwise_kernel", "bias")
-        for cls, attrs in KERAS_PRUNABLE.items()
-        if attrs == {"pointwise_kernel"}
-    },
-    "Embedding": ("embeddings",),
-}
+
+
+def _h5_order(kinds: dict[str, str]) -> tuple[str, ...]:
+    """The attributes of a layer's weights in the order Keras numbers them in the .h5 file."""
+    if "pointwise_kernel" in kinds:
+        return ("depthwise_kernel", "pointwise_kernel", "bias")
+    if "kernel" in kinds:
+        return ("kernel", "bias")
+    return tuple(kinds)
+
+
+_WEIGHT_ATTRIBUTES = {name: _h5_order(kinds) for name, kinds in KERAS_WEIGHT_KINDS.items()}
 
 
 def read_keras_weights(path: Path, layers: list[KerasLayer]) -> list[Weight]:

@@ -4,27 +4,17 @@ its values for NaN/inf and for the range a label check needs. No array is loaded
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
 from numpy.lib import format as npy_format
 
 from app.inspection.errors import UploadRejected
+from worker.pruning.contract.model_rules import ArrayFacts
 
 SCAN_CHUNK_BYTES = 4 * 1024**2
 NUMERIC_KINDS = "biuf"  # bool, signed and unsigned int, float
-
-
-@dataclass(frozen=True)
-class ArrayInfo:
-    shape: list[int]
-    dtype: str
-    min: float | int | None
-    max: float | int | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"shape": self.shape, "dtype": self.dtype, "min": self.min, "max": self.max}
+TEXT_KINDS = "SU"  # bytes and str: they feed a model's string inputs
 
 
 def read_header(stream: IO[bytes], key: str) -> tuple[list[int], np.dtype]:
@@ -44,15 +34,16 @@ def read_header(stream: IO[bytes], key: str) -> tuple[list[int], np.dtype]:
             "save numeric arrays (np.savez with float or int arrays)",
             {"array": key},
         )
-    if dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in NUMERIC_KINDS:
-        raise _invalid(key, f"its dtype {dtype} is not a plain numeric type (bool, int, float)")
+    plain = dtype.fields is None and dtype.subdtype is None
+    if not plain or dtype.kind not in NUMERIC_KINDS + TEXT_KINDS:
+        raise _invalid(key, f"its dtype {dtype} is not plain numbers (bool, int, float) or text")
     if any(d < 0 for d in shape):
         raise _invalid(key, f"its header declares a negative dimension {shape}")
     return [int(d) for d in shape], dtype
 
 
-def scan_values(stream: IO[bytes], key: str, shape: list[int], dtype: np.dtype) -> ArrayInfo:
-    """Reads exactly the array's bytes in chunks: refuses NaN/inf, records min and max."""
+def scan_values(stream: IO[bytes], key: str, shape: list[int], dtype: np.dtype) -> ArrayFacts:
+    """Reads exactly the array's bytes in chunks: no NaN/inf; min and max of numbers."""
     remaining = math.prod(shape) * dtype.itemsize
     chunk_bytes = max(dtype.itemsize, SCAN_CHUNK_BYTES - SCAN_CHUNK_BYTES % dtype.itemsize)
     low: Any = None
@@ -76,14 +67,15 @@ def scan_values(stream: IO[bytes], key: str, shape: list[int], dtype: np.dtype) 
                 "drop or impute them before uploading",
                 {"array": key, "flat_index": bad},
             )
-        chunk_low, chunk_high = values.min().item(), values.max().item()
-        low = chunk_low if low is None else min(low, chunk_low)
-        high = chunk_high if high is None else max(high, chunk_high)
+        if dtype.kind in NUMERIC_KINDS:
+            chunk_low, chunk_high = values.min().item(), values.max().item()
+            low = chunk_low if low is None else min(low, chunk_low)
+            high = chunk_high if high is None else max(high, chunk_high)
         offset += values.size
         remaining -= len(chunk)
     if dtype.kind == "b" and low is not None:
         low, high = int(low), int(high)
-    return ArrayInfo(shape, dtype.name, low, high)
+    return ArrayFacts(tuple(shape), dtype.name, low, high)
 
 
 def _invalid(key: str, why: str) -> UploadRejected:

@@ -1,6 +1,6 @@
 """Which weights a job may prune (PRUNING.md section 4), decided from what the upload says about
 each weight: its Keras layer class in a .keras file, otherwise (a SavedModel) its shape, name
-and use in the graph, by the engine's rule."""
+and use in the graph, by the rule book the engine uses too (`contract.model_rules`)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from app.inspection.tensor_specs import FLOAT_DTYPES, Shape, element_count
-from worker.pruning.prunable_model import PRUNABLE_VARIABLE_KIND, saved_variable_kind
-
-_CONV_CLASSES = (
-    "Conv1D Conv2D Conv3D Conv1DTranspose Conv2DTranspose Conv3DTranspose "
-    "Convolution1D Convolution2D Convolution3D Convolution1DTranspose Convolution2DTranspose "
-    "Convolution3DTranspose Deconvolution2D Deconvolution3D"
-).split()
-# Keras layer class -> the attribute names of its prunable weights.
-KERAS_PRUNABLE: dict[str, frozenset[str]] = {
-    "Dense": frozenset({"kernel"}),
-    **{name: frozenset({"kernel"}) for name in _CONV_CLASSES},
-    "SeparableConv1D": frozenset({"pointwise_kernel"}),
-    "SeparableConv2D": frozenset({"pointwise_kernel"}),
-    "SeparableConvolution1D": frozenset({"pointwise_kernel"}),
-    "SeparableConvolution2D": frozenset({"pointwise_kernel"}),
-    "Embedding": frozenset({"embeddings"}),
-}
+from app.inspection.tensor_specs import Shape, element_count
+from worker.pruning.contract.model_rules import (
+    FLOAT_DTYPES,
+    keras_layer_weights,
+    prunable_by_default,
+    saved_variable_kind,
+)
 
 
 @dataclass(frozen=True)
@@ -45,9 +34,11 @@ def is_prunable(weight: Weight) -> bool:
     if not weight.trainable or weight.dtype not in FLOAT_DTYPES:
         return False
     if weight.layer_class is not None:
-        return weight.attribute in KERAS_PRUNABLE.get(weight.layer_class, frozenset())
-    rank = 0 if weight.shape is None else len(weight.shape)
-    return saved_variable_kind(weight.name, rank, weight.depthwise) == PRUNABLE_VARIABLE_KIND
+        kind = keras_layer_weights([weight.layer_class]).get(weight.attribute or "")
+    else:
+        rank = 0 if weight.shape is None else len(weight.shape)
+        kind = saved_variable_kind(weight.name, rank, weight.depthwise)
+    return prunable_by_default(kind)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from tensorboard.compat.proto import types_pb2
 Shape = list[int | None] | None
 
 _IRREGULAR_DTYPES = {"DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_HALF": "float16"}
-FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
 
 
 def dtype_name(enum_value: int) -> str:

@@ -2,7 +2,7 @@
 
 A variable's own name when no other signature variable shares it (Keras: "dense/kernel"),
 otherwise its shortest attribute path from the root object ("encoder/w"), as the children's
-local names spell it; `worker.pruning.prunable_model.unique_weight_names` holds the rule.
+local names spell it; `worker.pruning.contract.weight_names.unique_weight_names` holds the rule.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from worker.pruning.prunable_model import unique_weight_names
+from worker.pruning.contract.weight_names import unique_weight_names
 
 
 def variable_names(object_graph: Any, variable_ids: list[int]) -> dict[int, str]:

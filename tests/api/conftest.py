@@ -21,9 +21,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from app.auth import hash_api_key
-from app.cli import create_api_key
-from app.db.models import (
+from app.api.main import create_app
+from app.core.api_keys import create_api_key, hash_api_key
+from app.core.db.models import (
     ACTIVE_STATUSES,
     ApiKey,
     Blob,
@@ -35,10 +35,9 @@ from app.db.models import (
     Model,
     utcnow,
 )
-from app.db.session import session_scope
-from app.main import create_app
-from app.queue import GPU_QUEUE
-from app.settings import get_settings
+from app.core.db.session import session_scope
+from app.core.queue import GPU_QUEUE
+from app.core.settings import get_settings
 from tests.api import files
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.db.models import Job, JobArtifact, JobEvent, utcnow
-from app.db.session import session_scope
-from app.events import record_event
-from app.settings import get_settings
-from app.storage import BlobStore
+from app.core.db.models import Job, JobArtifact, JobEvent, utcnow
+from app.core.db.session import session_scope
+from app.core.events import record_event
+from app.core.settings import get_settings
+from app.core.storage import BlobStore
 
 # A progress line as the trainer prints it: epochs are fractional mid-epoch.
 PROGRESS = {

@@ -10,8 +10,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 CHECK = """
 import sys
-import app.main
-app.main.create_app().openapi()
+import app.api.main
+app.api.main.create_app().openapi()
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in {"tensorflow", "keras", "tf_keras"})
 print(",".join(heavy))
 """

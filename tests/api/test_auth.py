@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.auth import hash_api_key
-from app.db.models import ApiKey, Tenant
-from app.db.session import session_scope
-from app.main import create_app
+from app.api.main import create_app
+from app.core.api_keys import hash_api_key
+from app.core.db.models import ApiKey, Tenant
+from app.core.db.session import session_scope
 from tests.api.conftest import assert_error, submit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,7 +102,7 @@ def test_a_revoked_key_is_401(client: TestClient) -> None:
 def test_create_api_key_command_prints_a_key_stored_only_as_its_hash() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "create-api-key", "--tenant", "cli-tenant"],
+        [sys.executable, "-m", "app.admin", "create-api-key", "--tenant", "cli-tenant"],
         cwd=REPO,
         env=env,
         capture_output=True,

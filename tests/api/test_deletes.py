@@ -8,8 +8,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, union
 
-from app.db.models import Blob, BlobChunk, Dataset, JobArtifact, Model
-from app.db.session import session_scope
+from app.core.db.models import Blob, BlobChunk, Dataset, JobArtifact, Model
+from app.core.db.session import session_scope
 from tests.api.conftest import submit, tenant_id_of
 from tests.api.files import ModelFiles
 from tests.api.job_states import mark_succeeded

@@ -13,8 +13,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from app import sse
-from app.events import stream_key
+from app.api import sse
+from app.core.events import stream_key
 from tests.api.conftest import assert_error, submit
 from tests.api.job_states import mark_running, mark_succeeded
 

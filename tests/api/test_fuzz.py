@@ -30,10 +30,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.main import create_app
+from app.api.main import create_app
 from tests.api.conftest import assert_error, new_tenant_key
-from worker.pruning.hparams import FIELD_NAMES
-from worker.pruning.training_config import TrainingConfig
+from worker.pruning.contract.hparams import FIELD_NAMES
+from worker.pruning.contract.training_config import TrainingConfig
 
 # Bounded so the file runs in well under a minute.
 EXAMPLES_PER_OPERATION = 20

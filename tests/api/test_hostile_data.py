@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import assert_error, stored_rows, submit, upload
-from tests.api.files import N_FEATURES, make_dataset
+from tests.api.files import N_FEATURES, make_dataset, zip_dir
 from tests.unit.inspection import model_builders as mb
 from tests.unit.inspection.archive_builders import zip_with_undecodable_name
 
@@ -84,19 +85,12 @@ DATASETS: dict[str, tuple[Callable[[Path], Path], dict[str, Any], int, str, str]
     "nan-in-x_train": (with_value(np.nan), {}, 422, "non_finite_values", "NaN or infinite"),
     "inf-in-x_train": (with_value(-np.inf), {}, 422, "non_finite_values", "x_train"),
     "inf-in-y_train": (with_value(np.inf, "y_train"), {}, 422, "non_finite_values", "y_train"),
-    "strings": (
-        lambda d: make_dataset(d / "data.npz", x_train=np.array([["a"] * N_FEATURES] * 64)),
-        {},
-        422,
-        "invalid_npz",
-        "not a plain numeric type",
-    ),
     "complex-numbers": (
         lambda d: make_dataset(d / "data.npz", x_train=np.ones((64, N_FEATURES), "complex64")),
         {},
         422,
         "invalid_npz",
-        "not a plain numeric type",
+        "not plain numbers (bool, int, float) or text",
     ),
     "x_val-without-y_val": (without_y_val, {}, 422, "missing_array", "y_val"),
     "truncated-array": (truncated, {}, 422, "invalid_npz", "shorter than its header"),
@@ -138,7 +132,7 @@ def test_broken_datasets_are_refused(
 def two_input_keras(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Inputs `tokens` (int32, 6 per example) and `extra` (float32, 3 per example)."""
     path = tmp_path_factory.mktemp("two_inputs") / "two_inputs.keras"
-    mb.keras_two_inputs().save(path)
+    mb.keras_two_inputs(two_outputs=False).save(path)
     return path
 
 
@@ -165,6 +159,11 @@ MISFITS: dict[str, tuple[dict[str, np.ndarray], str, str]] = {
         {"x_train__extra": np.zeros(0)},
         "inputs_mismatch",
         "missing: x_train__extra",
+    ),
+    "text-for-an-int-input": (
+        {"x_train__tokens": np.full((32, 6), "word")},
+        "dtype_mismatch",
+        "x_train__tokens is str",
     ),
     "an-array-for-no-input": (
         {"x_train__surplus": np.zeros((32, 2), "float32")},
@@ -194,4 +193,44 @@ def test_negative_labels_make_no_job(client: TestClient, model_id: str, tmp_path
     before = stored_rows()
     error = assert_error(submit(client, model_id, dataset.json()["id"]), 422, "label_out_of_range")
     assert "from -1 to 2" in error["message"] and "[0, 3]" in error["message"]
+    assert stored_rows() == before
+
+
+class FixedBatchClassifier(tf.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.kernel = tf.Variable(tf.ones((N_FEATURES, 4)))
+
+    @tf.function(input_signature=[tf.TensorSpec([8, N_FEATURES], tf.float32)])
+    def __call__(self, features: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {"probs": tf.nn.softmax(features @ self.kernel)}
+
+
+def _untrainable_models(folder: Path) -> dict[str, Path]:
+    """Models the API accepts as uploads but no job can train through."""
+    fixed = FixedBatchClassifier()
+    tf.saved_model.save(fixed, str(folder / "fixed"), signatures=fixed.__call__)
+    mb.keras_two_inputs().save(folder / "two_outputs.keras")
+    return {
+        "fixed-batch-dimension": zip_dir(folder / "fixed", folder / "fixed.zip"),
+        "two-outputs": folder / "two_outputs.keras",
+    }
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "words"),
+    [
+        ("fixed-batch-dimension", "fixed_batch_dimension", "fixed batch size of 8"),
+        ("two-outputs", "unsupported_model", "2 outputs"),
+    ],
+)
+def test_a_signature_the_engine_cannot_train_makes_no_job(
+    client: TestClient, tmp_path: Path, case: str, code: str, words: str
+) -> None:
+    model = upload(client, "models", _untrainable_models(tmp_path)[case])
+    assert model.status_code == 201, model.text
+    dataset = upload(client, "datasets", make_dataset(tmp_path / "d.npz")).json()["id"]
+    before = stored_rows()
+    error = assert_error(submit(client, model.json()["id"], dataset), 422, code)
+    assert words in error["message"]
     assert stored_rows() == before

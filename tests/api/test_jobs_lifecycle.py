@@ -8,9 +8,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.db.models import Job
-from app.db.session import session_scope
-from app.settings import get_settings
+from app.core.db.models import Job
+from app.core.db.session import session_scope
+from app.core.settings import get_settings
 from tests.api.conftest import assert_error, job_body, submit, upload
 from tests.api.job_states import PROGRESS, events_of, mark_running
 

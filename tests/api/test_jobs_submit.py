@@ -13,12 +13,12 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from app.queue import GPU_QUEUE
-from app.settings import get_settings
+from app.core.queue import GPU_QUEUE
+from app.core.settings import get_settings
 from tests.api.conftest import assert_error, closed_port, job_body, submit, upload
 from tests.api.files import N_FEATURES, make_dataset
 from tests.api.job_states import events_of
-from worker.pruning.hparams import FIELD_NAMES
+from worker.pruning.contract.hparams import FIELD_NAMES
 
 
 def queued_task_args(redis_url: str) -> list[tuple[str, str]]:

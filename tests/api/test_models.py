@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from app.db.models import Blob, BlobChunk, Model
-from app.db.session import session_scope
+from app.core.db.models import Blob, BlobChunk, Model
+from app.core.db.session import session_scope
 from tests.api.conftest import assert_error, upload
 from tests.api.files import N_CLASSES, N_FEATURES, ModelFiles
 

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from app import readiness
-from app.db.session import get_db
-from app.main import create_app
-from app.redis_client import client_for
+from app.api import readiness
+from app.api.main import create_app
+from app.api.redis_client import client_for
+from app.core.db.session import get_db
 from tests.api.conftest import assert_error, closed_port, submit
 
 

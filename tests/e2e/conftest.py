@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.cli import create_api_key
-from app.db.session import session_scope
-from app.embedded._process import free_port
-from app.embedded.children import Child, api_process, worker_process
+from app.core.api_keys import create_api_key
+from app.core.db.session import session_scope
+from app.devserver.embedded._process import free_port
+from app.devserver.embedded.children import Child, api_process, worker_process
 
 READY_TIMEOUT_SECONDS = 60
 

@@ -14,13 +14,13 @@ import httpx
 import pytest
 import redis
 
-from app.db.session import session_scope
-from app.embedded._process import free_port
-from app.embedded.children import api_process, worker_process
-from app.queue import GPU_QUEUE
-from app.schemas.jobs import JobCreate
-from app.services import jobs as job_service
-from app.settings import get_settings
+from app.api.schemas.jobs import JobCreate
+from app.api.services import jobs as job_service
+from app.core.db.session import session_scope
+from app.core.queue import GPU_QUEUE
+from app.core.settings import get_settings
+from app.devserver.embedded._process import free_port
+from app.devserver.embedded.children import api_process, worker_process
 from tests.api.conftest import tenant_id_of
 from tests.e2e import builders
 from tests.e2e.conftest import READY_TIMEOUT_SECONDS, new_api_key, service_env, wait_for_ready

@@ -16,8 +16,8 @@ import httpx
 import psutil
 import pytest
 
-from app.embedded import stop_postgres, stop_redis
-from app.embedded._process import free_port
+from app.devserver.embedded import stop_postgres, stop_redis
+from app.devserver.embedded._process import free_port
 from tests.e2e import builders
 from tests.e2e.jobs_api import upload
 from tests.processes import still_running
@@ -48,7 +48,7 @@ class RunningLauncher:
         self.log = launcher_dir.parent / f"launcher-{time.monotonic_ns()}.log"
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app.launcher"],
+                [sys.executable, "-m", "app.devserver.launcher"],
                 cwd=PROJECT_ROOT,
                 env=env,
                 stdout=log,
@@ -118,7 +118,7 @@ def refused_launch(data_dir: Path, port: int) -> subprocess.CompletedProcess[str
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(DATA_DIR=str(data_dir), PORT=str(port))
     return subprocess.run(
-        [sys.executable, "-m", "app.launcher"],
+        [sys.executable, "-m", "app.devserver.launcher"],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

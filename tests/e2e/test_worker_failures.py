@@ -12,11 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.db.models import JobArtifact
-from app.db.session import session_scope
-from app.embedded import EmbeddedPostgres, EmbeddedRedis
-from app.embedded._process import free_port
-from app.embedded.children import Child, api_process, worker_process
+from app.core.db.models import JobArtifact
+from app.core.db.session import session_scope
+from app.devserver.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.devserver.embedded._process import free_port
+from app.devserver.embedded.children import Child, api_process, worker_process
 from tests.e2e import builders
 from tests.e2e.conftest import (
     READY_TIMEOUT_SECONDS,

@@ -16,7 +16,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from app.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from app.devserver.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from tests.processes import has_exited
 
 

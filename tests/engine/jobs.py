@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from worker.pruning.cli import main
+from worker.pruning.command_line import main
 from worker.pruning.progress import EventStream
 
 REPO = Path(__file__).resolve().parents[2]

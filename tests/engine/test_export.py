@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from worker.pruning.hparams import parse_hparams
+from worker.pruning.contract.hparams import parse_hparams
 from worker.pruning.keras_adapter import KerasPrunableModel
 from worker.pruning.pruner import Pruner
 from worker.pruning.saved_model_adapter import SavedModelPrunableModel

@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from worker.pruning.contract.hparams import parse_hparams
+from worker.pruning.contract.training_config import parse_training
 from worker.pruning.data import Split
-from worker.pruning.hparams import parse_hparams
 from worker.pruning.keras_adapter import KerasPrunableModel
 from worker.pruning.objectives import build_loss
 from worker.pruning.pruner import Pruner
 from worker.pruning.saved_model_adapter import SavedModelPrunableModel
 from worker.pruning.train_step import TrainStep, build_optimizer
-from worker.pruning.training_config import parse_training
 from worker.pruning.training_loop import batches
 from worker.pruning.weight_selection import select_weights
 

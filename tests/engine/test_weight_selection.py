@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from worker.pruning.errors import PruningError
-from worker.pruning.hparams import parse_hparams
+from worker.pruning.contract.errors import PruningError
+from worker.pruning.contract.hparams import parse_hparams
 from worker.pruning.keras_adapter import KerasPrunableModel
 from worker.pruning.saved_model_adapter import SavedModelPrunableModel
 from worker.pruning.weight_selection import select_weights

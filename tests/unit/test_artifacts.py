@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.artifacts import ArtifactError, package_outputs, read_metrics
+from worker.packaging import ArtifactError, package_outputs, read_metrics
 
 
 def trainer_output(root: Path, secret: Path) -> Path:

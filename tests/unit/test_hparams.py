@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from worker.pruning.errors import InvalidConfig
-from worker.pruning.hparams import FIELD_NAMES, parse_hparams
+from worker.pruning.contract.errors import InvalidConfig
+from worker.pruning.contract.hparams import FIELD_NAMES, parse_hparams
 
 DOCUMENTED_DEFAULTS: dict[str, Any] = {
     "begin_pruning_step": 0,

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import matplotlib.image
 
-from worker.report import render_report
+from worker.report_plot import render_report
 
 
 def test_report_is_a_png_of_the_expected_size(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from worker.pruning.errors import InvalidConfig
-from worker.pruning.hparams import parse_hparams
+from worker.pruning.contract.errors import InvalidConfig
+from worker.pruning.contract.hparams import parse_hparams
 from worker.pruning.schedule import PruningSchedule, layer_target_for
 
 SCHEDULES: dict[str, dict[str, Any]] = {

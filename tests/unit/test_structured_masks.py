@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from worker.pruning.errors import InvalidConfig
-from worker.pruning.hparams import parse_hparams
+from worker.pruning.contract.errors import InvalidConfig
+from worker.pruning.contract.hparams import parse_hparams
 from worker.pruning.masks import (
     MaskSpec,
     m_by_n_mask,

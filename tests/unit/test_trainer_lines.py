@@ -4,7 +4,7 @@ import pytest
 
 from worker.trainer_lines import (
     MAX_LINE_CHARS,
-    Throttle,
+    IntervalGate,
     TrainerLine,
     parse_trainer_line,
     progress_record,
@@ -45,20 +45,20 @@ def test_progress_record_is_stamped_with_its_time() -> None:
     }
 
 
-def test_throttle_lets_one_call_through_per_interval() -> None:
+def test_interval_gate_lets_one_call_through_per_interval() -> None:
     now = [100.0]
-    throttle = Throttle(1.0, clock=lambda: now[0])
-    assert throttle.due()
+    gate = IntervalGate(1.0, clock=lambda: now[0])
+    assert gate.due()
     now[0] = 100.5
-    assert not throttle.due()
+    assert not gate.due()
     now[0] = 101.0
-    assert throttle.due()
-    assert not throttle.due()
+    assert gate.due()
+    assert not gate.due()
 
 
-def test_zero_interval_throttle_is_always_due() -> None:
-    throttle = Throttle(0.0, clock=lambda: 5.0)
-    assert throttle.due() and throttle.due()
+def test_zero_interval_gate_is_always_due() -> None:
+    gate = IntervalGate(0.0, clock=lambda: 5.0)
+    assert gate.due() and gate.due()
 
 
 def test_an_oversized_line_is_ignored() -> None:

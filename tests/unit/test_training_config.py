@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from worker.pruning.errors import InvalidConfig
-from worker.pruning.training_config import parse_training
+from worker.pruning.contract.errors import InvalidConfig
+from worker.pruning.contract.training_config import parse_training
 
 
 def test_defaults_resolve_with_every_value_filled_in() -> None:

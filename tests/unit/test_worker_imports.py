@@ -10,7 +10,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 def test_worker_and_launcher_import_no_tensorflow() -> None:
     code = (
-        "import sys, worker.celery_app, worker.tasks, worker.lifecycle, app.launcher; "
+        "import sys, worker.celery_app, worker.tasks, worker.lifecycle, app.devserver.launcher; "
         "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     )
     env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0"}

@@ -12,10 +12,10 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from app.db.models import Dataset, Job, JobArtifact, JobEvent, Model, Tenant
-from app.db.session import session_scope
-from app.settings import Settings
-from app.storage import BlobStore
+from app.core.db.models import Dataset, Job, JobArtifact, JobEvent, Model, Tenant
+from app.core.db.session import session_scope
+from app.core.settings import Settings
+from app.core.storage import BlobStore
 from worker import job_runner
 
 FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")

@@ -11,11 +11,11 @@ import psutil
 import redis
 from sqlalchemy import update
 
-from app.db.models import Job, utcnow
-from app.db.session import session_scope
-from app.embedded._process import free_port
-from app.events import read_stream
-from app.settings import Settings
+from app.core.db.models import Job, utcnow
+from app.core.db.session import session_scope
+from app.core.events import read_stream
+from app.core.settings import Settings
+from app.devserver.embedded._process import free_port
 from tests.worker.conftest import artifact_blobs, job_events, load_job
 from worker.job_runner import RunResult, run_job
 from worker.job_writer import worker_redis

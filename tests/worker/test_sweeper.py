@@ -9,11 +9,11 @@ import pytest
 import redis
 from sqlalchemy import update
 
-from app.db.models import Job, utcnow
-from app.db.session import session_scope
-from app.events import Event
-from app.queue import GPU_QUEUE
-from app.settings import Settings
+from app.core.db.models import Job, utcnow
+from app.core.db.session import session_scope
+from app.core.events import Event
+from app.core.queue import GPU_QUEUE
+from app.core.settings import Settings
 from tests.worker.conftest import job_events, load_job
 from worker.job_runner import RunResult, run_job
 from worker.sweeper import sweep

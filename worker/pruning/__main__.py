@@ -1,4 +1,4 @@
-"""`python -m worker.pruning`: the trainer process (see cli.py for the contract)."""
+"""`python -m worker.pruning`: the trainer process (see command_line.py for the contract)."""
 
 import os
 import sys
@@ -7,7 +7,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from worker.pruning.cancellation import exit_on_sigterm  # noqa: E402
-from worker.pruning.cli import main  # noqa: E402
+from worker.pruning.command_line import main  # noqa: E402
 from worker.pruning.progress import EventStream  # noqa: E402
 
 

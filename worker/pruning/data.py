@@ -9,9 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from worker.pruning.data_fit import check_input, check_labels, check_lengths, input_key, mismatch
-from worker.pruning.errors import PruningError
-from worker.pruning.prunable_model import Signature
+from worker.pruning.contract.errors import PruningError
+from worker.pruning.contract.model_rules import (
+    ArrayFacts,
+    check_data_fits,
+    held_out_rows,
+    input_keys,
+)
+from worker.pruning.contract.signatures import Signature
 
 # The held-out split must not change between jobs on the same data, whatever their seeds.
 VALIDATION_SEED = 0
@@ -43,31 +48,26 @@ def load_npz(path: str) -> dict[str, np.ndarray]:
         ) from exc
 
 
-def _split_arrays(
-    arrays: dict[str, np.ndarray], prefix: str, signature: Signature, loss: str
-) -> Split:
-    names = [spec.name for spec in signature.inputs]
-    keys = {
-        spec.name: input_key(prefix, spec.name, len(names), list(arrays))
-        for spec in signature.inputs
-    }
-    label_key = prefix.replace("x_", "y_")
-    missing = [k for k in [*keys.values(), label_key] if k not in arrays]
-    if missing:
-        raise mismatch(
-            f"the dataset lacks {', '.join(missing)}; a model with inputs "
-            f"{', '.join(repr(n) for n in names)} needs "
-            f"{', '.join([*keys.values(), label_key])} (found: {', '.join(sorted(arrays))})",
-            missing=missing,
+def array_facts(arrays: dict[str, np.ndarray]) -> dict[str, ArrayFacts]:
+    """What the rule book needs of each array; the range only of labels (y_*)."""
+    facts = {}
+    for key, array in arrays.items():
+        ranged = key.startswith("y_") and array.size and array.dtype.kind in "biuf"
+        facts[key] = ArrayFacts(
+            tuple(array.shape),
+            array.dtype.name,
+            array.min().item() if ranged else None,
+            array.max().item() if ranged else None,
         )
-    for spec in signature.inputs:
-        array = arrays[keys[spec.name]]
-        check_input(keys[spec.name], array.shape, array.dtype, spec)
-    labels = arrays[label_key]
-    check_labels(label_key, labels, loss, signature.outputs[0])
-    check_lengths({**{k: len(arrays[k]) for k in keys.values()}, label_key: len(labels)})
-    x = {spec.name: _cast(arrays[keys[spec.name]], spec.dtype) for spec in signature.inputs}
-    return Split(x=x, y=_labels(labels, loss))
+    return facts
+
+
+def _split(arrays: dict[str, np.ndarray], split: str, signature: Signature, loss: str) -> Split:
+    x = {
+        spec.name: _cast(arrays[key], spec.dtype)
+        for key, spec in input_keys(arrays, signature, split)
+    }
+    return Split(x=x, y=_labels(arrays[f"y_{split}"], loss))
 
 
 def _cast(array: np.ndarray, dtype: str) -> np.ndarray:
@@ -89,16 +89,11 @@ def _take(split: Split, index: np.ndarray) -> Split:
 def prepare_data(
     arrays: dict[str, np.ndarray], signature: Signature, loss: str, validation_split: float
 ) -> JobData:
-    """Check every array against `signature` (data_mismatch naming the input) and split."""
-    train = _split_arrays(arrays, "x_train", signature, loss)
-    has_val = [k for k in arrays if k.startswith(("x_val", "y_val"))]
-    if has_val:
-        return JobData(train, _split_arrays(arrays, "x_val", signature, loss), "x_val")
-    n_val = round(len(train) * validation_split)
-    if len(train) < 2 or n_val == 0 or n_val == len(train):
-        raise mismatch(
-            f"cannot hold out validation_split={validation_split} of {len(train)} examples; "
-            "add x_val/y_val or more training data"
-        )
+    """Check every array against `signature` by the rule book, then split."""
+    check_data_fits(signature, array_facts(arrays), loss, validation_split)
+    train = _split(arrays, "train", signature, loss)
+    if "y_val" in arrays:
+        return JobData(train, _split(arrays, "val", signature, loss), "x_val")
+    n_val = held_out_rows(len(train), validation_split)
     order = np.random.default_rng(VALIDATION_SEED).permutation(len(train))
     return JobData(_take(train, order[n_val:]), _take(train, order[:n_val]), "validation_split")

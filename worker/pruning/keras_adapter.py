@@ -7,40 +7,13 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from worker.pruning.errors import PruningError
-from worker.pruning.prunable_model import (
-    DEPTHWISE_KIND,
-    CandidateWeight,
-    PrunableModel,
-    Signature,
-    TensorInfo,
-)
+from worker.pruning.contract.errors import PruningError
+from worker.pruning.contract.model_rules import keras_layer_weights
+from worker.pruning.contract.signatures import Signature, TensorInfo, unknown_signature
+from worker.pruning.prunable_model import CandidateWeight, PrunableModel
 
 SERVING_SIGNATURE = "serving_default"
 EXPORT_ENDPOINT = "serve"
-
-# (layer classes, attribute holding the weight, kind), checked in order.
-_WEIGHT_KINDS: tuple[tuple[tuple[type, ...], str, str], ...] = (
-    ((keras.layers.Dense,), "kernel", "dense"),
-    (
-        (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose),
-        "kernel",
-        "conv_transpose",
-    ),
-    (
-        (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D),
-        "pointwise_kernel",
-        "separable_pointwise",
-    ),
-    (
-        (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D),
-        "depthwise_kernel",
-        DEPTHWISE_KIND,
-    ),
-    ((keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D), "kernel", DEPTHWISE_KIND),
-    ((keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D), "kernel", "conv"),
-    ((keras.layers.Embedding,), "embeddings", "embedding"),
-)
 
 
 def _tensor_info(name: str, tensor: Any) -> TensorInfo:
@@ -64,12 +37,7 @@ class KerasPrunableModel(PrunableModel):
             )
         available = [EXPORT_ENDPOINT, SERVING_SIGNATURE]
         if signature_name not in (None, *available):
-            raise PruningError(
-                "signature_not_found",
-                f"signature {signature_name!r} not found; a .keras model has "
-                + ", ".join(repr(n) for n in available),
-                {"available": available},
-            )
+            raise unknown_signature(signature_name, available)
         self.signature_name = signature_name or SERVING_SIGNATURE
         self._input_names = [t.name for t in self.model.inputs]
 
@@ -85,8 +53,9 @@ class KerasPrunableModel(PrunableModel):
         found: list[CandidateWeight] = []
         seen: set[int] = set()
         for layer in self.model._flatten_layers(include_self=False, recursive=True):
-            for classes, attribute, kind in _WEIGHT_KINDS:
-                variable = getattr(layer, attribute, None) if isinstance(layer, classes) else None
+            kinds = keras_layer_weights(cls.__name__ for cls in type(layer).__mro__)
+            for attribute, kind in kinds.items():
+                variable = getattr(layer, attribute, None)
                 if variable is None or id(variable) in seen or not variable.trainable:
                     continue
                 seen.add(id(variable))

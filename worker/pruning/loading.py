@@ -1,15 +1,17 @@
 """From an uploaded path to a PrunableModel: a SavedModel directory (or a .zip / .tar.gz of
-one) or a Keras 3 `.keras` file."""
+one) or a Keras 3 `.keras` file, and what the model page shows of it."""
 
 from __future__ import annotations
 
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
-from worker.pruning.errors import PruningError
+from worker.pruning.contract.errors import PruningError
+from worker.pruning.contract.model_rules import DEPTHWISE_KIND
 from worker.pruning.keras_adapter import KerasPrunableModel
-from worker.pruning.prunable_model import PrunableModel
+from worker.pruning.prunable_model import CandidateWeight, PrunableModel, param_count
 from worker.pruning.saved_model_adapter import SavedModelPrunableModel
 
 KERAS_FILE_MEMBERS = frozenset({"config.json", "metadata.json"})
@@ -75,3 +77,26 @@ def load_prunable_model(path: str, signature: str | None, scratch_dir: str) -> P
     if kind == "keras":
         return KerasPrunableModel(str(resolved), signature)
     return SavedModelPrunableModel(str(resolved), signature)
+
+
+def _weight_json(weight: CandidateWeight) -> dict[str, Any]:
+    return {"name": weight.name, "shape": list(weight.shape), "params": weight.params}
+
+
+def inspect_model(path: str, scratch_dir: str, signature: str | None = None) -> dict[str, Any]:
+    """{"format", "signatures", "signature", "prunable", "depthwise", "params_total",
+    "params_prunable"}: prunable weights of `signature` (default: serving_default) with
+    default hparams; depthwise kernels are listed apart, prunable only when named in
+    weight_sparsity_map."""
+    model = load_prunable_model(path, signature, scratch_dir)
+    candidates = model.candidate_weights()
+    prunable = [w for w in candidates if w.kind != DEPTHWISE_KIND]
+    return {
+        "format": model.format,
+        "signatures": {name: sig.to_json() for name, sig in model.signatures().items()},
+        "signature": model.signature_name,
+        "prunable": [_weight_json(w) for w in prunable],
+        "depthwise": [_weight_json(w) for w in candidates if w.kind == DEPTHWISE_KIND],
+        "params_total": sum(param_count(v) for v in model.all_variables()),
+        "params_prunable": sum(w.params for w in prunable),
+    }

@@ -8,14 +8,14 @@ already zero is never kept by an element-wise mask.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from worker.pruning.errors import InvalidConfig
-from worker.pruning.hparams import PruningHParams
-from worker.pruning.m_by_n import m_by_n_mask
+from worker.pruning.contract.errors import InvalidConfig
+from worker.pruning.contract.hparams import PruningHParams
 
 POOLINGS = ("AVG", "MAX")
 
@@ -227,3 +227,41 @@ def _global_counts(
 def sparsity_of(array: np.ndarray) -> float:
     """Fraction of exact zeros (0.0 for an empty array)."""
     return 0.0 if array.size == 0 else (array.size - np.count_nonzero(array)) / array.size
+
+
+def m_by_n_mask(weights: np.ndarray, n: int, m: int, axis: int) -> np.ndarray:
+    """Keep the n largest |w| of every m consecutive weights along `axis` (never a zero).
+
+    Ties go to the earlier weight, so no group keeps more than n; a trailing group shorter
+    than m keeps its n largest too.
+    """
+    if not 1 <= n < m:
+        raise ValueError(f"N:M needs 1 <= N < M, got {n}:{m}")
+    axis = axis % weights.ndim
+    length = weights.shape[axis]
+    # (before, length, after) keeps each group member a contiguous slice for the comparisons.
+    magnitudes = np.abs(weights).reshape(
+        math.prod(weights.shape[:axis]), length, math.prod(weights.shape[axis + 1 :])
+    )
+    padding = -length % m
+    if padding:  # below every magnitude, so never among a group's n largest
+        magnitudes = np.pad(magnitudes, [(0, 0), (0, padding), (0, 0)], constant_values=-1)
+    groups = magnitudes.reshape(magnitudes.shape[0], -1, m, magnitudes.shape[2])
+    keep = (_rank_in_group(groups) < n) & (groups > 0)
+    keep = keep.reshape(magnitudes.shape)[:, :length]
+    return keep.reshape(weights.shape).astype(weights.dtype)
+
+
+def _rank_in_group(groups: np.ndarray) -> np.ndarray:
+    """How many members of its group (axis 2) beat each entry; earlier wins a tie."""
+    m = groups.shape[2]
+    # O(m * size) comparisons, no index arrays: fast for the usual 2:4 and 4:8.
+    rank = np.zeros(groups.shape, dtype=np.min_scalar_type(m))
+    for i in range(m):
+        member, beaten_by = groups[:, :, i], rank[:, :, i]
+        for j in range(m):
+            if j < i:
+                beaten_by += groups[:, :, j] >= member
+            elif j > i:
+                beaten_by += groups[:, :, j] > member
+    return rank

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import keras
 import numpy as np
 
-from worker.pruning.training_config import TrainingConfig
+from worker.pruning.contract.training_config import TrainingConfig
 
 _CLASSIFICATION_LOSSES: dict[str, type[keras.losses.Loss]] = {
     "sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from worker.pruning.hparams import PruningHParams
+from worker.pruning.contract.hparams import PruningHParams
 from worker.pruning.masks import sparsity_of, update_mask, update_masks_global
 from worker.pruning.schedule import PruningSchedule
 from worker.pruning.weight_selection import PrunedWeight

@@ -12,15 +12,11 @@ from typing import Any
 
 import tensorflow as tf
 
-from worker.pruning.errors import PruningError
-from worker.pruning.prunable_model import (
-    CandidateWeight,
-    PrunableModel,
-    Signature,
-    TensorInfo,
-    saved_variable_kind,
-    unique_weight_names,
-)
+from worker.pruning.contract.errors import PruningError
+from worker.pruning.contract.model_rules import saved_variable_kind
+from worker.pruning.contract.signatures import Signature, TensorInfo, unknown_signature
+from worker.pruning.contract.weight_names import unique_weight_names
+from worker.pruning.prunable_model import CandidateWeight, PrunableModel
 
 DEFAULT_SIGNATURE = "serving_default"
 DEPTHWISE_OPS = frozenset({"DepthwiseConv2dNative"})
@@ -159,12 +155,7 @@ class SavedModelPrunableModel(PrunableModel):
         if signature_name is None and available:
             signature_name = DEFAULT_SIGNATURE if DEFAULT_SIGNATURE in available else available[0]
         if signature_name is None or signature_name not in available:
-            raise PruningError(
-                "signature_not_found",
-                f"signature {signature_name!r} not found; the SavedModel has "
-                + (", ".join(repr(n) for n in available) if available else "no signatures"),
-                {"available": available},
-            )
+            raise unknown_signature(signature_name, available)
         self.signature_name = signature_name
         self._function = self.root.signatures[signature_name]
         self._variables = list({v.ref(): v for v in self._function.variables}.values())

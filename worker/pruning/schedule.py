@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.pruning.errors import InvalidConfig
-from worker.pruning.hparams import PruningHParams, parse_hparams
+from worker.pruning.contract.errors import InvalidConfig
+from worker.pruning.contract.hparams import PruningHParams, parse_hparams
 
 SCHEDULE_FIELDS: tuple[str, ...] = (
     "begin_pruning_step",

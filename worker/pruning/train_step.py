@@ -10,9 +10,9 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from worker.pruning.errors import PruningError
+from worker.pruning.contract.errors import PruningError
+from worker.pruning.contract.training_config import TrainingConfig
 from worker.pruning.prunable_model import PrunableModel
-from worker.pruning.training_config import TrainingConfig
 
 
 def build_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:

@@ -12,7 +12,7 @@ import tensorflow as tf
 from worker.pruning.data import Split
 from worker.pruning.progress import EventStream, Throttle
 from worker.pruning.pruner import Pruner
-from worker.pruning.summaries import PruningSummaries
+from worker.pruning.results import PruningSummaries
 from worker.pruning.train_step import TrainStep
 
 PROGRESS_INTERVAL_SECONDS = 0.5

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from worker.pruning.errors import PruningError
-from worker.pruning.hparams import PruningHParams
+from worker.pruning.contract.errors import PruningError
+from worker.pruning.contract.hparams import PruningHParams
+from worker.pruning.contract.model_rules import DEPTHWISE_KIND
 from worker.pruning.masks import MaskSpec, mask_spec_for
-from worker.pruning.prunable_model import DEPTHWISE_KIND, CandidateWeight
+from worker.pruning.prunable_model import CandidateWeight
 from worker.pruning.schedule import layer_target_for
 
 

@@ -26,18 +26,18 @@ def keras_cnn() -> keras.Model:
     return keras.Model(image, logits)
 
 
-def keras_two_inputs() -> keras.Model:
+def keras_two_inputs(two_outputs: bool = True) -> keras.Model:
+    """Inputs `tokens` (int32, 6 per example) and `extra` (float32, 3 per example); outputs
+    `score` (1 unit) and `klass` (4 classes), or only `klass`."""
     tokens = keras.Input((6,), dtype="int32", name="tokens")
     extra = keras.Input((3,), name="extra")
     embedded = keras.layers.Flatten()(keras.layers.Embedding(20, 2, name="embed")(tokens))
     joined = keras.layers.Concatenate()([embedded, extra])
-    return keras.Model(
-        {"tokens": tokens, "extra": extra},
-        {
-            "score": keras.layers.Dense(1, name="score")(joined),
-            "klass": keras.layers.Dense(4, activation="softmax", name="klass")(joined),
-        },
-    )
+    klass = keras.layers.Dense(4, activation="softmax", name="klass")(joined)
+    if not two_outputs:
+        return keras.Model({"tokens": tokens, "extra": extra}, klass)
+    score = keras.layers.Dense(1, name="score")(joined)
+    return keras.Model({"tokens": tokens, "extra": extra}, {"score": score, "klass": klass})
 
 
 def keras_with_lambda() -> keras.Model:

@@ -103,8 +103,14 @@ def test_length_mismatch_between_x_and_y(tmp_path):
     assert "x_train has 10 rows" in error.message and "y_train has 9 rows" in error.message
 
 
-def test_string_arrays_are_refused(tmp_path):
-    error = rejected(npz(tmp_path, x_train=np.array(["a", "b"]), y_train=np.ones(2)))
+def test_text_arrays_are_described_for_string_inputs(tmp_path):
+    described = describe_dataset(npz(tmp_path, x_train=np.array(["ab", "c"]), y_train=np.ones(2)))
+    assert described.arrays["x_train"] == {"shape": [2], "dtype": "str64", "min": None, "max": None}
+
+
+def test_structured_arrays_are_refused(tmp_path):
+    records = np.zeros(2, dtype=[("a", "f4"), ("b", "i4")])
+    error = rejected(npz(tmp_path, x_train=records, y_train=np.ones(2)))
     assert error.code == "invalid_npz"
 
 

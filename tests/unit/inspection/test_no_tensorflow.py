@@ -19,7 +19,8 @@ work = Path(sys.argv[1])
 saved_model = inspection.inspect_model_upload(Path(sys.argv[2]), work / "a")
 keras_file = inspection.inspect_model_upload(Path(sys.argv[3]), work / "b")
 dataset = inspection.describe_dataset(Path(sys.argv[4]))
-inspection.check_dataset_fits(saved_model, dataset, "serving_default", True)
+loss = "sparse_categorical_crossentropy"
+inspection.check_dataset_fits(saved_model, dataset, "serving_default", loss, 0.25)
 loaded = [m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf_keras")]
 print(json.dumps({"formats": [saved_model.format, keras_file.format], "loaded": loaded}))
 """

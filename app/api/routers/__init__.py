@@ -1,0 +1,11 @@
+"""Every router of the service."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api.routers import datasets, health, jobs, models
+
+api_router = APIRouter()
+for module in (models, datasets, jobs, health):
+    api_router.include_router(module.router)

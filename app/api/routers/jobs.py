@@ -1,0 +1,190 @@
+"""/v1/jobs: submit a pruning job, follow it (poll or SSE), cancel it, download its results."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from app.api.auth import CurrentTenant
+from app.api.deps import DbSession, PageParams, SessionReleasingRoute, SettingsDep
+from app.api.downloads import BINARY_RESPONSE, blob_response
+from app.api.errors import ApiError
+from app.api.schemas.common import ListResponse, error_responses
+from app.api.schemas.jobs import JobCreate, JobOut, JobStatus
+from app.api.services.artifacts import (
+    ModelFormat,
+    artifact_filename,
+    job_artifact,
+    model_artifact,
+    require_succeeded,
+)
+from app.api.services.jobs import cancel_job, create_job, delete_job
+from app.api.services.ownership import get_owned, list_owned
+from app.api.sse import job_event_stream
+from app.core.db.models import Job
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=SessionReleasingRoute)
+
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "`id: <seq>`, `event: status|progress|metrics|error`, `data: <json>`; "
+        "ends after the terminal status event.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+IfNoneMatch = Annotated[str | None, Header()]
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Submit a pruning job",
+    responses=error_responses(400, 404, 409, 413, 422, 429),
+)
+def submit_job(
+    body: JobCreate,
+    response: Response,
+    tenant: CurrentTenant,
+    db: DbSession,
+    settings: SettingsDep,
+    idempotency_key: Annotated[
+        str | None, Header(description="Same key and body within 24 h: the first job again.")
+    ] = None,
+) -> JobOut:
+    """Validates hparams and training config, checks the data against the model's signature,
+    stores the job as queued and hands it to a worker."""
+    job, created = create_job(db, tenant.id, body, idempotency_key, settings)
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return JobOut.from_row(job)
+
+
+@router.get("", summary="List jobs", responses=error_responses(422))
+def list_jobs(
+    tenant: CurrentTenant,
+    db: DbSession,
+    page: PageParams,
+    status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
+) -> ListResponse[JobOut]:
+    filters = [] if status is None else [Job.status == status]
+    rows, count = list_owned(db, Job, tenant.id, page.limit, page.offset, *filters)
+    return ListResponse(data=[JobOut.from_row(row) for row in rows], count=count)
+
+
+@router.get("/{job_id}", summary="Get a job", responses=error_responses(404))
+def get_job(job_id: str, tenant: CurrentTenant, db: DbSession) -> JobOut:
+    return JobOut.from_row(get_owned(db, Job, tenant.id, job_id))
+
+
+@router.post(
+    "/{job_id}/cancel", status_code=202, summary="Cancel a job", responses=error_responses(404, 409)
+)
+def cancel(job_id: str, tenant: CurrentTenant, db: DbSession, settings: SettingsDep) -> JobOut:
+    """A queued job never starts; a running one stops within seconds and ends cancelled."""
+    return JobOut.from_row(cancel_job(db, tenant.id, job_id, settings))
+
+
+@router.delete(
+    "/{job_id}",
+    status_code=204,
+    summary="Delete a finished job and its results",
+    response_class=Response,
+    responses=error_responses(404, 409),
+)
+def delete(job_id: str, tenant: CurrentTenant, db: DbSession, settings: SettingsDep) -> Response:
+    delete_job(db, tenant.id, job_id, settings)
+    return Response(status_code=204)
+
+
+def _last_seq(last_event_id: str | None, after: int | None) -> int:
+    if last_event_id is None:
+        return after or 0
+    if not last_event_id.strip().isdigit():
+        raise ApiError(400, "bad_last_event_id", "Last-Event-ID must be an event id (an integer)")
+    return int(last_event_id)
+
+
+@router.get(
+    "/{job_id}/events",
+    summary="Stream the job's events (SSE)",
+    response_class=StreamingResponse,
+    responses={**SSE_RESPONSE, **error_responses(400, 404)},
+)
+def events(
+    job_id: str,
+    tenant: CurrentTenant,
+    db: DbSession,
+    last_event_id: Annotated[str | None, Header(description="Resume after this event id.")] = None,
+    after: Annotated[int | None, Query(ge=0, description="Like Last-Event-ID.")] = None,
+) -> StreamingResponse:
+    """A late client first gets what it missed, then live events, until the terminal status."""
+    get_owned(db, Job, tenant.id, job_id)
+    return StreamingResponse(
+        job_event_stream(job_id, _last_seq(last_event_id, after)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get(
+    "/{job_id}/model",
+    summary="Download the pruned model",
+    response_class=Response,
+    responses={**BINARY_RESPONSE, **error_responses(404, 409, 422)},
+)
+def download_model(
+    job_id: str,
+    tenant: CurrentTenant,
+    db: DbSession,
+    if_none_match: IfNoneMatch = None,
+    format: Annotated[ModelFormat, Query(description="keras only for .keras uploads.")] = "zip",
+) -> Response:
+    job = get_owned(db, Job, tenant.id, job_id)
+    artifact = model_artifact(db, job, format)
+    return blob_response(db, artifact.blob_id, artifact_filename(job, artifact.kind), if_none_match)
+
+
+@router.get(
+    "/{job_id}/metrics",
+    summary="The job's metrics (PRUNING.md section 6)",
+    responses=error_responses(404, 409),
+)
+def metrics(job_id: str, tenant: CurrentTenant, db: DbSession) -> JSONResponse:
+    job = get_owned(db, Job, tenant.id, job_id)
+    require_succeeded(job)
+    return JSONResponse(job.metrics)
+
+
+def _artifact_download(
+    job_id: str, kind: str, tenant: CurrentTenant, db: DbSession, if_none_match: str | None
+) -> Response:
+    job = get_owned(db, Job, tenant.id, job_id)
+    artifact = job_artifact(db, job, kind)
+    return blob_response(db, artifact.blob_id, artifact_filename(job, kind), if_none_match)
+
+
+@router.get(
+    "/{job_id}/tensorboard",
+    summary="The job's TensorBoard event files (.tar.gz)",
+    response_class=Response,
+    responses={**BINARY_RESPONSE, **error_responses(404, 409)},
+)
+def tensorboard(
+    job_id: str, tenant: CurrentTenant, db: DbSession, if_none_match: IfNoneMatch = None
+) -> Response:
+    return _artifact_download(job_id, "tensorboard.tar.gz", tenant, db, if_none_match)
+
+
+@router.get(
+    "/{job_id}/report.png",
+    summary="Sparsity and loss against step, as a PNG",
+    response_class=Response,
+    responses={**BINARY_RESPONSE, **error_responses(404, 409)},
+)
+def report(
+    job_id: str, tenant: CurrentTenant, db: DbSession, if_none_match: IfNoneMatch = None
+) -> Response:
+    return _artifact_download(job_id, "report.png", tenant, db, if_none_match)

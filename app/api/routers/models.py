@@ -1,0 +1,86 @@
+"""/v1/models: upload a SavedModel archive or .keras file, read its description, download it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.api.auth import CurrentTenant
+from app.api.deps import DbSession, PageParams, SessionReleasingRoute, SettingsDep
+from app.api.downloads import BINARY_RESPONSE, blob_response
+from app.api.schemas.common import ListResponse, error_responses
+from app.api.schemas.models import ModelOut
+from app.api.services.inputs import delete_input, model_filename, store_model
+from app.api.services.ownership import get_owned, list_owned
+from app.api.services.quotas import check_storage_quota
+from app.api.uploads import multipart_openapi, receive_upload
+from app.core.db.models import Model
+
+router = APIRouter(prefix="/v1/models", tags=["models"], route_class=SessionReleasingRoute)
+
+UPLOAD_DOC = (
+    "A .zip or .tar.gz of a SavedModel directory (files at the root or in one top-level folder), "
+    "or a Keras 3 .keras file."
+)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Upload a model",
+    openapi_extra=multipart_openapi(UPLOAD_DOC),
+    responses=error_responses(400, 413, 415, 422, 429),
+)
+async def upload_model(
+    request: Request, tenant: CurrentTenant, db: DbSession, settings: SettingsDep
+) -> ModelOut:
+    """Streamed to disk with a size cap, hashed, checked (archive safety, op allow-list,
+    signatures) and stored. A bad file is rejected with the reason, and nothing is kept."""
+    await run_in_threadpool(check_storage_quota, db, tenant.id, 0, settings)
+    async with receive_upload(request, settings) as upload:
+        model = await run_in_threadpool(store_model, db, tenant.id, upload, settings)
+    return ModelOut.from_row(model)
+
+
+@router.get("", summary="List models", responses=error_responses(422))
+def list_models(tenant: CurrentTenant, db: DbSession, page: PageParams) -> ListResponse[ModelOut]:
+    rows, count = list_owned(db, Model, tenant.id, page.limit, page.offset)
+    return ListResponse(data=[ModelOut.from_row(row) for row in rows], count=count)
+
+
+@router.get("/{model_id}", summary="Get a model", responses=error_responses(404))
+def get_model(model_id: str, tenant: CurrentTenant, db: DbSession) -> ModelOut:
+    return ModelOut.from_row(get_owned(db, Model, tenant.id, model_id))
+
+
+@router.get(
+    "/{model_id}/download",
+    summary="Download the uploaded file",
+    response_class=Response,
+    responses={**BINARY_RESPONSE, **error_responses(404)},
+)
+def download_model(
+    model_id: str,
+    tenant: CurrentTenant,
+    db: DbSession,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    model = get_owned(db, Model, tenant.id, model_id)
+    return blob_response(db, model.blob_id, model_filename(model), if_none_match)
+
+
+@router.delete(
+    "/{model_id}",
+    status_code=204,
+    summary="Delete a model and its stored file",
+    response_class=Response,
+    responses=error_responses(404, 409),
+)
+def delete_model(
+    model_id: str, tenant: CurrentTenant, db: DbSession, settings: SettingsDep
+) -> Response:
+    """409 while a queued or running job uses it; finished jobs keep their results."""
+    delete_input(db, Model, tenant.id, model_id, settings)
+    return Response(status_code=204)

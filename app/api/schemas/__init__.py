@@ -1,0 +1,1 @@
+"""Public request and response schemas, kept apart from the ORM tables in app.core.db.models."""

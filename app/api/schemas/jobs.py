@@ -1,0 +1,132 @@
+"""Pruning jobs: the request that creates one, and the job as the API shows it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from app.api.schemas.common import UtcDatetime
+from app.api.storable_text import PROBLEM, unstorable_location
+from app.core.db.models import Job
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    model_id: str = Field(max_length=40)
+    dataset_id: str = Field(max_length=40)
+    hparams: dict[str, Any] | str | None = Field(
+        None,
+        description="PRUNING.md section 1, as an object or contrib's string form.",
+        examples=[{"target_sparsity": 0.8}, "target_sparsity=0.8,do_not_prune=[dense_2]"],
+    )
+    training: dict[str, Any] | None = Field(
+        None, description="PRUNING.md section 7.", examples=[{"epochs": 2, "batch_size": 64}]
+    )
+    name: str | None = Field(None, max_length=200)
+
+    @field_validator("model_id", "dataset_id", "hparams", "training", "name")
+    @classmethod
+    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
+        where = unstorable_location(value, info.field_name or "")
+        if where is not None:
+            raise ValueError(f"{where} {PROBLEM}")
+        return value
+
+
+class LayerProgress(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    target: float | None = None
+    achieved: float | None = None
+    threshold: float | None = None
+
+
+class Progress(BaseModel):
+    # Written by the worker as training goes; fields it has not reported yet are null.
+    model_config = ConfigDict(extra="allow")
+
+    step: int | None = None
+    total_steps: int | None = None
+    epoch: float | None = None
+    loss: float | None = None
+    target_sparsity: float | None = None
+    achieved_sparsity: float | None = None
+    layers: list[LayerProgress] = []
+    steps_per_second: float | None = None
+    eta_seconds: float | None = None
+    updated_at: UtcDatetime | None = None
+
+
+class JobErrorOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str
+    message: str
+
+
+class JobLinks(BaseModel):
+    self: str
+    events: str
+    cancel: str
+    model: str = Field(description="Add ?format=zip (default), tar.gz, or keras.")
+    metrics: str
+    tensorboard: str
+    report: str
+
+
+class JobOut(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    id: str
+    name: str | None
+    status: JobStatus
+    model_id: str | None
+    dataset_id: str | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+    attempts: int
+    cancel_requested: bool
+    hparams: dict[str, Any] = Field(description="Resolved: every default filled in.")
+    training: dict[str, Any] = Field(description="Resolved: every default filled in.")
+    warnings: list[str]
+    progress: Progress | None
+    metrics: dict[str, Any] | None = Field(description="PRUNING.md section 6; null until success.")
+    error: JobErrorOut | None
+    links: JobLinks
+
+    @classmethod
+    def from_row(cls, row: Job) -> JobOut:
+        base = f"/v1/jobs/{row.id}"
+        return cls(
+            id=row.id,
+            name=row.name,
+            status=row.status,  # type: ignore[arg-type]
+            model_id=row.model_id,
+            dataset_id=row.dataset_id,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            attempts=row.attempts,
+            cancel_requested=row.cancel_requested,
+            hparams=row.hparams,
+            training=row.training,
+            warnings=row.warnings or [],
+            progress=row.progress,  # type: ignore[arg-type]
+            metrics=row.metrics,
+            error=row.error,  # type: ignore[arg-type]
+            links=JobLinks(
+                self=base,
+                events=f"{base}/events",
+                cancel=f"{base}/cancel",
+                model=f"{base}/model",
+                metrics=f"{base}/metrics",
+                tensorboard=f"{base}/tensorboard",
+                report=f"{base}/report.png",
+            ),
+        )

@@ -1,0 +1,131 @@
+"""A job's events as Server-Sent Events: what the client missed from Postgres, then the live
+Redis Stream, with Postgres filling any gap and standing in while Redis is down."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import cast
+
+import anyio
+import redis
+import redis.asyncio
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from app.api.redis_client import new_async_redis
+from app.core.db.models import TERMINAL_STATUSES, Job
+from app.core.db.session import get_sessionmaker
+from app.core.events import Event, events_after, stream_key
+
+log = logging.getLogger(__name__)
+
+BLOCK_MS = 1000
+KEEPALIVE_SECONDS = 15.0
+# Catches events that were committed while Redis was unreachable, so never published.
+POSTGRES_RECHECK_SECONDS = 5.0
+POLL_SECONDS = 1.0
+REDIS_RETRY_SECONDS = 5.0
+
+
+# XREAD's reply: [(stream key, [(entry id, {field: value})])].
+StreamReply = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] | None
+
+
+def format_event(event: Event) -> str:
+    data = json.dumps(event.data, separators=(",", ":"))
+    return f"id: {event.seq}\nevent: {event.type}\ndata: {data}\n\n"
+
+
+class JobEventTail:
+    def __init__(self, job_id: str, last_seq: int) -> None:
+        self.job_id = job_id
+        self.last_seq = last_seq
+        self.job_finished = False
+        self.redis: redis.asyncio.Redis = new_async_redis()
+        self.redis_down_until = 0.0
+        self.last_postgres_check = 0.0
+        self.last_sent = time.monotonic()
+
+    async def messages(self) -> AsyncIterator[str]:
+        batch = await self._from_postgres()
+        while True:
+            for event in batch:
+                if event.seq <= self.last_seq:
+                    continue
+                yield format_event(event)
+                self.last_seq, self.last_sent = event.seq, time.monotonic()
+                if event.is_terminal:
+                    return
+            # Finished in Postgres with nothing left to send (a terminal event was already sent
+            # before the client's Last-Event-ID).
+            if self.job_finished:
+                return
+            batch = await self._next_batch()
+            if not batch and time.monotonic() - self.last_sent >= KEEPALIVE_SECONDS:
+                yield ": keep-alive\n\n"
+                self.last_sent = time.monotonic()
+
+    async def close(self) -> None:
+        with anyio.CancelScope(shield=True):
+            await self.redis.aclose()
+
+    async def _next_batch(self) -> list[Event]:
+        now = time.monotonic()
+        if now < self.redis_down_until:
+            await anyio.sleep(POLL_SECONDS)
+            return await self._from_postgres()
+        if now - self.last_postgres_check >= POSTGRES_RECHECK_SECONDS:
+            events = await self._from_postgres()
+            if events or self.job_finished:
+                return events
+        try:
+            events = await self._from_redis()
+        except redis.RedisError as exc:
+            log.warning("SSE for job %s falls back to Postgres: %s", self.job_id, exc)
+            self.redis_down_until = now + REDIS_RETRY_SECONDS
+            return []
+        if events and events[0].seq > self.last_seq + 1:
+            return await self._from_postgres()  # the stream was trimmed or missed events
+        return events
+
+    async def _from_redis(self) -> list[Event]:
+        reply = cast(
+            StreamReply,
+            await self.redis.xread(
+                {stream_key(self.job_id): f"0-{self.last_seq}"}, block=BLOCK_MS, count=500
+            ),
+        )
+        return [
+            Event.from_stream_entry(entry_id, fields)
+            for _key, entries in reply or []
+            for entry_id, fields in entries
+        ]
+
+    async def _from_postgres(self) -> list[Event]:
+        events, finished = await run_in_threadpool(self._query_postgres, self.last_seq)
+        self.last_postgres_check = time.monotonic()
+        self.job_finished = finished and not events
+        return events
+
+    def _query_postgres(self, after_seq: int) -> tuple[list[Event], bool]:
+        with get_sessionmaker()() as session:
+            events = events_after(session, self.job_id, after_seq)
+            status = session.scalar(select(Job.status).where(Job.id == self.job_id))
+        return events, status in TERMINAL_STATUSES
+
+
+async def job_event_stream(job_id: str, last_seq: int) -> AsyncIterator[str]:
+    """SSE messages from after `last_seq` until the job's terminal status event."""
+    tail = JobEventTail(job_id, last_seq)
+    try:
+        async for message in tail.messages():
+            yield message
+    except SQLAlchemyError as exc:
+        # The response has started, so no 503: end the stream; clients resume by Last-Event-ID.
+        log.warning("SSE for job %s ends, Postgres is unavailable: %s", job_id, exc)
+    finally:
+        await tail.close()

@@ -1,0 +1,47 @@
+"""API keys: random strings shown once, stored as their sha256. Made by the operator's commands
+and `make run`, checked by the API on every /v1 request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.db.models import ApiKey, Tenant
+
+KEY_PREFIX = "shr_"
+
+
+def generate_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_api_key(session: Session, tenant_name: str) -> str:
+    """A new key for the tenant (created if it does not exist yet); only its hash is stored."""
+    tenant = session.scalar(select(Tenant).where(Tenant.name == tenant_name))
+    if tenant is None:
+        tenant = Tenant(name=tenant_name)
+        session.add(tenant)
+        session.flush()
+    key = generate_api_key()
+    prefix = key[: len(KEY_PREFIX) + 6]
+    session.add(ApiKey(tenant_id=tenant.id, key_hash=hash_api_key(key), prefix=prefix))
+    session.flush()
+    return key
+
+
+def tenant_for_key(session: Session, key: str) -> Tenant | None:
+    key_hash = hash_api_key(key)
+    row = session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+    )
+    if row is None or not hmac.compare_digest(row.key_hash, key_hash):
+        return None
+    return row.tenant

@@ -1,0 +1,58 @@
+"""The engine and sessionmaker, shared by the API (get_db) and the worker (session_scope)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.core.settings import get_settings
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Use psycopg 3 whatever the scheme the user wrote."""
+    for prefix in ("postgresql+psycopg2://", "postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+# As many kept connections as the API runs sync routes at once (anyio's 40 worker threads):
+# with fewer, under load the overflow ones are closed and reopened (a new backend and a SCRAM
+# handshake each) for a third of all requests. The overflow is for the upload routes, which
+# hold a session while the body arrives, outside the worker threads.
+POOL_SIZE = 40
+POOL_OVERFLOW = 10
+
+
+@lru_cache
+def get_engine() -> Engine:
+    url = get_settings().database_url
+    if not url:
+        raise RuntimeError("DATABASE_URL is not set; start Shears with `make run`, which sets it")
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_pre_ping=True,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+    )
+
+
+@lru_cache
+def get_sessionmaker() -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+def get_db() -> Iterator[Session]:
+    with get_sessionmaker()() as session:
+        yield session
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A transaction for worker code: committed on success, rolled back on error."""
+    with get_sessionmaker()() as session, session.begin():
+        yield session

@@ -1,0 +1,2 @@
+"""What `make run` starts on one machine: embedded Postgres and Redis, migrations, the dev key,
+the API and one worker (`python -m app.devserver.launcher`)."""

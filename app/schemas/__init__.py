@@ -1,1 +1,0 @@
-"""Public request and response schemas, kept apart from the ORM tables in app.db.models."""

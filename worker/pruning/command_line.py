@@ -1,0 +1,90 @@
+"""The trainer's command line (the worker spawns it; see ARCHITECTURE.md).
+
+    python -m worker.pruning MODEL_PATH DATA.npz [--hparams STR_OR_JSON] [--training JSON] --out DIR
+    python -m worker.pruning inspect MODEL_PATH [--signature NAME]
+
+A job prints JSON lines: "started", "progress"..., then "metrics"; inspect prints one object.
+Any failure ends with a line {"event": "error", "code", "message"} and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import traceback
+from typing import Any, NoReturn
+
+from worker.pruning.contract.errors import InvalidConfig, PruningError
+from worker.pruning.contract.hparams import parse_hparams
+from worker.pruning.contract.training_config import parse_training
+from worker.pruning.loading import inspect_model
+from worker.pruning.progress import EventStream
+from worker.pruning.pruning_job import run_pruning
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise PruningError("invalid_arguments", f"{message}; usage: {self.format_usage().strip()}")
+
+
+def _job_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m worker.pruning", description="Prune a model.")
+    parser.add_argument("model_path")
+    parser.add_argument("data_path")
+    parser.add_argument("--hparams", default=None, help="JSON object or 'key=value,...'")
+    parser.add_argument("--training", default=None, help="JSON object")
+    parser.add_argument("--out", required=True, help="output directory")
+    return parser
+
+
+def _inspect_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m worker.pruning inspect", description="Inspect a model.")
+    parser.add_argument("model_path")
+    parser.add_argument("--signature", default=None)
+    return parser
+
+
+def _json_object(text: str | None, code: str, what: str) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidConfig(code, f"{what} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidConfig(code, f"{what} must be a JSON object")
+    return value
+
+
+def _hparams_value(text: str | None) -> str | dict[str, Any] | None:
+    if text is not None and text.lstrip().startswith("{"):
+        return _json_object(text, "invalid_hparams", "--hparams")
+    return text
+
+
+def _run(argv: list[str], events: EventStream) -> None:
+    if argv[:1] == ["inspect"]:
+        args = _inspect_parser().parse_args(argv[1:])
+        with tempfile.TemporaryDirectory(prefix="shears-inspect-") as scratch:
+            events.write(inspect_model(args.model_path, scratch, args.signature))
+        return
+    args = _job_parser().parse_args(argv)
+    hparams = parse_hparams(_hparams_value(args.hparams))
+    config = parse_training(_json_object(args.training, "invalid_training", "--training"))
+    run_pruning(args.model_path, args.data_path, hparams, config, args.out, events)
+
+
+def main(argv: list[str], events: EventStream | None = None) -> int:
+    events = events or EventStream(sys.stdout)
+    try:
+        _run(argv, events)
+    except PruningError as exc:
+        events.emit("error", **exc.to_dict())
+        return 1
+    except Exception as exc:  # the last line must say what happened, whatever it was
+        traceback.print_exc(file=sys.stderr)
+        events.emit("error", code="internal_error", message=f"{type(exc).__name__}: {exc}")
+        return 1
+    return 0
