@@ -15,7 +15,10 @@ RUN useradd --create-home --uid 10001 shears \
     && chown shears:shears /var/lib/shears
 COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
-COPY worker ./worker
+# Of the engine, the API needs only its contract (hparams, training config, the model rules).
+COPY worker/__init__.py ./worker/
+COPY worker/pruning/__init__.py ./worker/pruning/
+COPY worker/pruning/contract ./worker/pruning/contract
 COPY shears_client ./shears_client
 COPY migrations ./migrations
 # The project's base dependencies: the API's, which include no TensorFlow.
@@ -24,7 +27,7 @@ RUN --mount=type=cache,target=/root/.cache/pip pip install .
 FROM base AS api
 USER shears
 EXPOSE 8000
-CMD ["uvicorn", "--factory", "app.main:create_app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "--factory", "app.api.main:create_app", "--host", "0.0.0.0", "--port", "8000"]
 
 FROM base AS worker
 # The `gpu` extra is the `worker` extra with TensorFlow's CUDA build (`tensorflow[and-cuda]`:
@@ -32,6 +35,7 @@ FROM base AS worker
 # toolkit). The `worker` extra itself pins tensorflow-cpu, for laptops and CI; installing both
 # would overwrite one TensorFlow with the other, so this image installs `gpu` only.
 ARG TENSORFLOW_VERSION=2.21.0
+COPY worker ./worker
 RUN --mount=type=cache,target=/root/.cache/pip \
     pip install ".[gpu]" "tensorflow[and-cuda]==${TENSORFLOW_VERSION}"
 USER shears

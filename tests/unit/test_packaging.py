@@ -44,9 +44,11 @@ def dockerfile_stages() -> dict[str, dict[str, Any]]:
     for line in text.splitlines():
         line = line.strip()
         if match := re.match(r"FROM\s+(\S+)\s+AS\s+(\S+)", line, re.IGNORECASE):
-            current = stages[match.group(2)] = {"from": match.group(1), "runs": []}
+            current = stages[match.group(2)] = {"from": match.group(1), "runs": [], "copies": []}
         elif line.upper().startswith("RUN ") and current is not None:
             current["runs"].append(line[4:])
+        elif line.upper().startswith("COPY ") and current is not None:
+            current["copies"].extend(line.split()[1:-1])
     return stages
 
 
@@ -207,6 +209,20 @@ def test_the_api_image_installs_no_tensorflow() -> None:
     names = {r.name.lower() for r in installed_requirements("api")}
     assert names and not any(n.startswith(("tensorflow", "keras", "tf-")) for n in names)
     assert not any("tensorflow" in stage["from"] for stage in stage_chain("api"))
+
+
+def test_the_api_image_holds_every_module_the_api_imports() -> None:
+    copied = [ROOT / source for stage in stage_chain("api") for source in stage["copies"]]
+    missing = set()
+    for path in (ROOT / "app").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("worker"):
+                module = ROOT / (node.module.replace(".", "/") + ".py")  # type: ignore[union-attr]
+                if not any(module == c or c in module.parents for c in copied):
+                    missing.add(node.module)
+    assert not missing, sorted(missing)
+    engine_module = ROOT / "worker/pruning/masks.py"  # the API image holds only the contract
+    assert not any(engine_module == c or c in engine_module.parents for c in copied)
 
 
 def test_the_worker_image_gets_tensorflows_gpu_build_and_never_the_cpu_one() -> None:
