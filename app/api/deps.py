@@ -8,8 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+from fastapi import Depends, Header, Query
 from fastapi.routing import APIRoute
+from pydantic import WithJsonSchema
 from sqlalchemy.orm import Session
 
 from app.core.db.session import get_db
@@ -19,6 +20,12 @@ from app.core.settings import Settings, get_settings
 # a pooled connection for its whole life.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+# An absent header is None; a present one is a string, never "null" (as string-or-null says).
+IfNoneMatch = Annotated[
+    str | None,
+    Header(description="A file's ETag: 304 if it still matches."),
+    WithJsonSchema({"type": "string"}),
+]
 
 
 class SessionReleasingRoute(APIRoute):

@@ -63,10 +63,17 @@ def blob_response(
     )
 
 
-BINARY_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The file, streamed, with Content-Length and an ETag of its sha256.",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-    },
-    304: {"description": "Not modified: If-None-Match named this file's ETag."},
-}
+def binary_response(*media_types: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries of a download answering with one of `media_types`."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        200: {
+            "description": "The file, streamed, with Content-Length and an ETag of its sha256.",
+            "content": {media_type: binary for media_type in media_types},
+            "headers": {
+                "ETag": {"schema": {"type": "string"}, "description": "The file's sha256."},
+                "Content-Disposition": {"schema": {"type": "string"}},
+            },
+        },
+        304: {"description": "Not modified: If-None-Match named this file's ETag."},
+    }

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -113,8 +114,21 @@ def as_api_error(exc: Exception) -> ApiError:
     return ApiError(500, "internal_error", "an unexpected error occurred; it has been logged")
 
 
-async def _handle(_request: Request, exc: Exception) -> JSONResponse:
-    return as_api_error(exc).response()
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document gives `path`: a 405's Allow header (RFC 9110)."""
+    methods: set[str] = set()
+    for template, operations in app.openapi()["paths"].items():
+        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path):
+            methods |= {method.upper() for method in operations}
+    return sorted(methods)
+
+
+async def _handle(request: Request, exc: Exception) -> JSONResponse:
+    error = as_api_error(exc)
+    if error.status == 405:
+        allow = ", ".join(allowed_methods(request.app, request.url.path))
+        error.headers = {**(error.headers or {}), "Allow": allow}
+    return error.response()
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -34,7 +34,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Shears", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Shears",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        # Operation ids are the routes' names: what generated clients call their functions.
+        generate_unique_id_function=lambda route: route.name,
+    )
     registry, http_metrics = new_registry()
     app.state.metrics_registry = registry
     app.add_middleware(

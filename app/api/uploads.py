@@ -41,6 +41,7 @@ def multipart_openapi(file_description: str) -> dict[str, Any]:
     """The request body for /docs, since the route reads the stream itself."""
     schema = {
         "type": "object",
+        "additionalProperties": False,  # any other field is a 400 unexpected_field
         "required": [FILE_FIELD],
         "properties": {
             FILE_FIELD: {"type": "string", "format": "binary", "description": file_description},
@@ -51,9 +52,8 @@ def multipart_openapi(file_description: str) -> dict[str, Any]:
             },
         },
     }
-    return {
-        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
-    }
+    form = {"schema": schema, "encoding": {FILE_FIELD: {"contentType": "application/octet-stream"}}}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": form}}}
 
 
 async def _read_body(request: Request, sink: UploadSink, boundary: bytes) -> None:

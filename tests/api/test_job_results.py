@@ -98,7 +98,7 @@ def test_keras_format_only_for_keras_uploads(
 ) -> None:
     saved_model_job = submit(client, model_id, dataset_id).json()["id"]
     error = assert_error(
-        client.get(f"/v1/jobs/{saved_model_job}/model?format=keras"), 422, "format_unavailable"
+        client.get(f"/v1/jobs/{saved_model_job}/model?format=keras"), 404, "format_unavailable"
     )
     assert "format=zip" in error["message"]
     assert_error(client.get(f"/v1/jobs/{saved_model_job}/model?format=rar"), 422, "invalid_request")

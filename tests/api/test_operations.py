@@ -95,6 +95,23 @@ def test_unknown_paths_and_methods_use_the_envelope(anonymous: TestClient) -> No
     assert_error(anonymous.put("/healthz"), 405, "method_not_allowed")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/v1/models", "GET, POST"),
+        ("PUT", "/v1/models/mdl_1", "DELETE, GET"),
+        ("OPTIONS", "/v1/jobs/job_1/cancel", "POST"),
+        ("DELETE", "/v1/jobs/job_1/report.png", "GET"),
+    ],
+)
+def test_a_405_says_which_methods_the_path_has(
+    anonymous: TestClient, method: str, path: str, allow: str
+) -> None:
+    response = anonymous.request(method, path)
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allow
+
+
 def test_a_bug_is_a_500_in_the_envelope(postgres_url: str, redis_url: str) -> None:
     app = create_app()
 

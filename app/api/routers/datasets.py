@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.api.auth import CurrentTenant
-from app.api.deps import DbSession, PageParams, SessionReleasingRoute, SettingsDep
-from app.api.downloads import BINARY_RESPONSE, blob_response
-from app.api.schemas.common import ListResponse, error_responses
+from app.api.deps import (
+    DbSession,
+    IfNoneMatch,
+    PageParams,
+    SessionReleasingRoute,
+    SettingsDep,
+)
+from app.api.downloads import binary_response, blob_response
+from app.api.schemas.common import ListResponse, created_links, error_responses
 from app.api.schemas.datasets import DatasetOut
 from app.api.services.inputs import dataset_filename, delete_input, store_dataset
 from app.api.services.ownership import get_owned, list_owned
@@ -31,7 +35,12 @@ UPLOAD_DOC = (
     status_code=201,
     summary="Upload a dataset",
     openapi_extra=multipart_openapi(UPLOAD_DOC),
-    responses=error_responses(400, 413, 415, 422, 429),
+    responses={
+        **error_responses(400, 413, 415, 422, 429),
+        **created_links(
+            201, "dataset_id", ("get_dataset", "download_dataset", "delete_dataset"), "dataset_id"
+        ),
+    },
 )
 async def upload_dataset(
     request: Request, tenant: CurrentTenant, db: DbSession, settings: SettingsDep
@@ -59,13 +68,13 @@ def get_dataset(dataset_id: str, tenant: CurrentTenant, db: DbSession) -> Datase
     "/{dataset_id}/download",
     summary="Download the uploaded .npz",
     response_class=Response,
-    responses={**BINARY_RESPONSE, **error_responses(404)},
+    responses={**binary_response("application/octet-stream"), **error_responses(404)},
 )
 def download_dataset(
     dataset_id: str,
     tenant: CurrentTenant,
     db: DbSession,
-    if_none_match: Annotated[str | None, Header()] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     dataset = get_owned(db, Dataset, tenant.id, dataset_id)
     return blob_response(db, dataset.blob_id, dataset_filename(dataset), if_none_match)

@@ -33,6 +33,7 @@ def readyz() -> dict[str, str]:
 
 @router.get(
     "/metrics",
+    name="prometheus_metrics",
     summary="Prometheus metrics",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import WithJsonSchema
 
 from app.api.auth import CurrentTenant
-from app.api.deps import DbSession, PageParams, SessionReleasingRoute, SettingsDep
-from app.api.downloads import BINARY_RESPONSE, blob_response
+from app.api.deps import (
+    DbSession,
+    IfNoneMatch,
+    PageParams,
+    SessionReleasingRoute,
+    SettingsDep,
+)
+from app.api.downloads import binary_response, blob_response
 from app.api.errors import ApiError
-from app.api.schemas.common import ListResponse, error_responses
+from app.api.schemas.common import ListResponse, created_links, error_responses
 from app.api.schemas.jobs import JobCreate, JobOut, JobStatus
 from app.api.services.artifacts import (
     ModelFormat,
@@ -20,28 +28,59 @@ from app.api.services.artifacts import (
     model_artifact,
     require_succeeded,
 )
-from app.api.services.jobs import cancel_job, create_job, delete_job
+from app.api.services.jobs import (
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    cancel_job,
+    create_job,
+    delete_job,
+)
 from app.api.services.ownership import get_owned, list_owned
 from app.api.sse import job_event_stream
 from app.core.db.models import Job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=SessionReleasingRoute)
 
+# Before OpenAPI 3.2's itemSchema, the schema of text/event-stream describes one event.
+SSE_EVENT = {
+    "type": "object",
+    "required": ["event", "data", "id"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "Resume after it."},
+        "event": {"type": "string", "enum": ["status", "progress", "metrics", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
 SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "`id: <seq>`, `event: status|progress|metrics|error`, `data: <json>`; "
-        "ends after the terminal status event.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "ends after the terminal status event. Comment lines keep the connection alive.",
+        "content": {"text/event-stream": {"schema": SSE_EVENT}},
     }
 }
-IfNoneMatch = Annotated[str | None, Header()]
+MAX_EVENT_SEQ = 10**9 - 1
 
 
 @router.post(
     "",
     status_code=202,
     summary="Submit a pruning job",
-    responses=error_responses(400, 404, 409, 413, 422, 429),
+    responses={
+        **error_responses(400, 404, 409, 413, 422, 429),
+        **created_links(
+            202,
+            "job_id",
+            (
+                "get_job",
+                "cancel_job",
+                "delete_job",
+                "stream_job_events",
+                "download_pruned_model",
+                "get_job_metrics",
+                "download_tensorboard",
+                "download_report",
+            ),
+        ),
+    },
 )
 def submit_job(
     body: JobCreate,
@@ -50,7 +89,9 @@ def submit_job(
     db: DbSession,
     settings: SettingsDep,
     idempotency_key: Annotated[
-        str | None, Header(description="Same key and body within 24 h: the first job again.")
+        str | None,
+        Header(description="Same key and body within 24 h: the first job again."),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH}),
     ] = None,
 ) -> JobOut:
     """Validates hparams and training config, checks the data against the model's signature,
@@ -80,7 +121,11 @@ def get_job(job_id: str, tenant: CurrentTenant, db: DbSession) -> JobOut:
 
 
 @router.post(
-    "/{job_id}/cancel", status_code=202, summary="Cancel a job", responses=error_responses(404, 409)
+    "/{job_id}/cancel",
+    name="cancel_job",
+    status_code=202,
+    summary="Cancel a job",
+    responses=error_responses(404, 409),
 )
 def cancel(job_id: str, tenant: CurrentTenant, db: DbSession, settings: SettingsDep) -> JobOut:
     """A queued job never starts; a running one stops within seconds and ends cancelled."""
@@ -89,6 +134,7 @@ def cancel(job_id: str, tenant: CurrentTenant, db: DbSession, settings: Settings
 
 @router.delete(
     "/{job_id}",
+    name="delete_job",
     status_code=204,
     summary="Delete a finished job and its results",
     response_class=Response,
@@ -99,16 +145,20 @@ def delete(job_id: str, tenant: CurrentTenant, db: DbSession, settings: Settings
     return Response(status_code=204)
 
 
+EVENT_ID_PATTERN = r"^\s*[0-9]{1,9}\s*$"  # an event's sequence number (an int column)
+
+
 def _last_seq(last_event_id: str | None, after: int | None) -> int:
     if last_event_id is None:
         return after or 0
-    if not last_event_id.strip().isdigit():
+    if not re.fullmatch(EVENT_ID_PATTERN, last_event_id):
         raise ApiError(400, "bad_last_event_id", "Last-Event-ID must be an event id (an integer)")
     return int(last_event_id)
 
 
 @router.get(
     "/{job_id}/events",
+    name="stream_job_events",
     summary="Stream the job's events (SSE)",
     response_class=StreamingResponse,
     responses={**SSE_RESPONSE, **error_responses(400, 404)},
@@ -117,8 +167,14 @@ def events(
     job_id: str,
     tenant: CurrentTenant,
     db: DbSession,
-    last_event_id: Annotated[str | None, Header(description="Resume after this event id.")] = None,
-    after: Annotated[int | None, Query(ge=0, description="Like Last-Event-ID.")] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(description="Resume after this event id."),
+        WithJsonSchema({"type": "string", "pattern": EVENT_ID_PATTERN}),
+    ] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_EVENT_SEQ, description="Like Last-Event-ID.")
+    ] = None,
 ) -> StreamingResponse:
     """A late client first gets what it missed, then live events, until the terminal status."""
     get_owned(db, Job, tenant.id, job_id)
@@ -131,9 +187,13 @@ def events(
 
 @router.get(
     "/{job_id}/model",
+    name="download_pruned_model",
     summary="Download the pruned model",
     response_class=Response,
-    responses={**BINARY_RESPONSE, **error_responses(404, 409, 422)},
+    responses={
+        **binary_response("application/zip", "application/gzip"),
+        **error_responses(404, 409, 422),
+    },
 )
 def download_model(
     job_id: str,
@@ -149,6 +209,7 @@ def download_model(
 
 @router.get(
     "/{job_id}/metrics",
+    name="get_job_metrics",
     summary="The job's metrics (PRUNING.md section 6)",
     responses=error_responses(404, 409),
 )
@@ -168,9 +229,10 @@ def _artifact_download(
 
 @router.get(
     "/{job_id}/tensorboard",
+    name="download_tensorboard",
     summary="The job's TensorBoard event files (.tar.gz)",
     response_class=Response,
-    responses={**BINARY_RESPONSE, **error_responses(404, 409)},
+    responses={**binary_response("application/gzip"), **error_responses(404, 409)},
 )
 def tensorboard(
     job_id: str, tenant: CurrentTenant, db: DbSession, if_none_match: IfNoneMatch = None
@@ -180,9 +242,10 @@ def tensorboard(
 
 @router.get(
     "/{job_id}/report.png",
+    name="download_report",
     summary="Sparsity and loss against step, as a PNG",
     response_class=Response,
-    responses={**BINARY_RESPONSE, **error_responses(404, 409)},
+    responses={**binary_response("image/png"), **error_responses(404, 409)},
 )
 def report(
     job_id: str, tenant: CurrentTenant, db: DbSession, if_none_match: IfNoneMatch = None

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.api.auth import CurrentTenant
-from app.api.deps import DbSession, PageParams, SessionReleasingRoute, SettingsDep
-from app.api.downloads import BINARY_RESPONSE, blob_response
-from app.api.schemas.common import ListResponse, error_responses
+from app.api.deps import (
+    DbSession,
+    IfNoneMatch,
+    PageParams,
+    SessionReleasingRoute,
+    SettingsDep,
+)
+from app.api.downloads import binary_response, blob_response
+from app.api.schemas.common import ListResponse, created_links, error_responses
 from app.api.schemas.models import ModelOut
 from app.api.services.inputs import delete_input, model_filename, store_model
 from app.api.services.ownership import get_owned, list_owned
@@ -31,7 +35,12 @@ UPLOAD_DOC = (
     status_code=201,
     summary="Upload a model",
     openapi_extra=multipart_openapi(UPLOAD_DOC),
-    responses=error_responses(400, 413, 415, 422, 429),
+    responses={
+        **error_responses(400, 413, 415, 422, 429),
+        **created_links(
+            201, "model_id", ("get_model", "download_model", "delete_model"), "model_id"
+        ),
+    },
 )
 async def upload_model(
     request: Request, tenant: CurrentTenant, db: DbSession, settings: SettingsDep
@@ -59,13 +68,13 @@ def get_model(model_id: str, tenant: CurrentTenant, db: DbSession) -> ModelOut:
     "/{model_id}/download",
     summary="Download the uploaded file",
     response_class=Response,
-    responses={**BINARY_RESPONSE, **error_responses(404)},
+    responses={**binary_response("application/zip", "application/gzip"), **error_responses(404)},
 )
 def download_model(
     model_id: str,
     tenant: CurrentTenant,
     db: DbSession,
-    if_none_match: Annotated[str | None, Header()] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     model = get_owned(db, Model, tenant.id, model_id)
     return blob_response(db, model.blob_id, model_filename(model), if_none_match)

@@ -41,3 +41,18 @@ class ErrorEnvelope(BaseModel):
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for a route's error statuses, all in the envelope."""
     return {status: {"model": ErrorEnvelope} for status in (401, *statuses)}
+
+
+def created_links(
+    status: int, path_param: str, operations: tuple[str, ...], job_field: str | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI links from a creating operation's response to the operations that take the new
+    id: as the path parameter `path_param`, and (for models and datasets) as `job_field` of a
+    job submission. Clients and fuzzers follow them."""
+    new_id = "$response.body#/id"
+    links: dict[str, Any] = {
+        op: {"operationId": op, "parameters": {path_param: new_id}} for op in operations
+    }
+    if job_field is not None:
+        links["submit_job"] = {"operationId": "submit_job", "requestBody": {job_field: new_id}}
+    return {status: {"links": links}}

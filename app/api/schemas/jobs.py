@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from app.api.schemas.common import UtcDatetime
 from app.api.storable_text import PROBLEM, unstorable_location
 from app.core.db.models import Job
+from worker.pruning.contract.hparams import FIELD_NAMES, PruningHParams
+from worker.pruning.contract.training_config import TrainingConfig
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+# contrib's `--pruning_hparams` grammar: known names, `=`, a value or a [bracketed, list].
+_CONTRIB_PAIR = rf"\s*(?:{'|'.join(FIELD_NAMES)})\s*=\s*(?:\[[^\[\]]*\]|[^,\[\]=]*)"
+CONTRIB_STRING_PATTERN = rf"^(?:{_CONTRIB_PAIR}(?:,{_CONTRIB_PAIR})*)?\s*$"
+HParamsField = Annotated[
+    dict[str, Any] | str | None,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                PruningHParams.model_json_schema(),
+                {"type": "string", "pattern": CONTRIB_STRING_PATTERN},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+TrainingField = Annotated[
+    dict[str, Any] | None,
+    WithJsonSchema({"anyOf": [TrainingConfig.model_json_schema(), {"type": "null"}]}),
+]
 
 
 class JobCreate(BaseModel):
@@ -18,13 +40,16 @@ class JobCreate(BaseModel):
 
     model_id: str = Field(max_length=40)
     dataset_id: str = Field(max_length=40)
-    hparams: dict[str, Any] | str | None = Field(
+    hparams: HParamsField = Field(
         None,
         description="PRUNING.md section 1, as an object or contrib's string form.",
         examples=[{"target_sparsity": 0.8}, "target_sparsity=0.8,do_not_prune=[dense_2]"],
     )
-    training: dict[str, Any] | None = Field(
-        None, description="PRUNING.md section 7.", examples=[{"epochs": 2, "batch_size": 64}]
+    training: TrainingField = Field(
+        None,
+        description="PRUNING.md section 7. Rules across fields and the data's fit to the model "
+        "are checked on submission (422).",
+        examples=[{"epochs": 2, "batch_size": 64}],
     )
     name: str | None = Field(None, max_length=200)
 

@@ -37,8 +37,9 @@ def require_succeeded(job: Job) -> None:
 
 
 def _keras_unavailable(job: Job) -> ApiError:
+    # A 404, like any file a job does not have: the request itself is well formed.
     return ApiError(
-        422,
+        404,
         "format_unavailable",
         f"format=keras is only available for jobs on a .keras upload; job {job.id} pruned a "
         "SavedModel: use format=zip or format=tar.gz",
@@ -51,7 +52,7 @@ def artifact_filename(job: Job, kind: str) -> str:
 
 
 def model_artifact(session: Session, job: Job, model_format: ModelFormat) -> JobArtifact:
-    """The pruned model in the requested packing: 422 for keras of a SavedModel, 409 too early."""
+    """The pruned model in the requested packing: 404 for keras of a SavedModel, 409 too early."""
     model = session.get(Model, job.model_id) if job.model_id else None
     if model_format == "keras" and model is not None and model.container != "keras":
         raise _keras_unavailable(job)
