@@ -60,7 +60,7 @@ def test_inspect_saved_model_lists_signatures(module_dir: Path) -> None:
     assert report["params_total"] == 2048 + 32 + 320 + 1
 
 
-def test_metrics_json_has_the_documented_shape(job_out: Path) -> None:
+def test_metrics_json_has_the_documented_shape(job_out: Path, keras_file: Path) -> None:
     metrics = json.loads((job_out / "metrics.json").read_text())
     assert set(metrics["baseline"]) == set(metrics["pruned"]) == {"loss", "accuracy"}
     assert {"target", "achieved", "layers"} <= set(metrics["sparsity"])
@@ -70,8 +70,15 @@ def test_metrics_json_has_the_documented_shape(job_out: Path) -> None:
     assert metrics["params"]["prunable"] == 36 + 320
     assert metrics["params"]["nonzero"] < metrics["params"]["total"]
     sizes = metrics["size"]
-    assert set(sizes) == {"dense_bytes", "dense_gzip_bytes", "pruned_bytes", "pruned_gzip_bytes"}
+    assert set(sizes) == {
+        "upload_bytes",
+        "dense_bytes",
+        "dense_gzip_bytes",
+        "pruned_bytes",
+        "pruned_gzip_bytes",
+    }
     assert all(v > 0 for v in sizes.values())
+    assert sizes["upload_bytes"] == keras_file.stat().st_size
     assert sizes["pruned_gzip_bytes"] < sizes["pruned_bytes"]
     training = metrics["training"]
     assert training["steps"] == 45 and training["steps_per_second"] > 0

@@ -86,6 +86,9 @@ SIZE = {
             "sparsity": 0.9,
             "params": 151306,
             "nonzero_params": 15340,
+            "weight_bytes": 605224,
+            "upload_bytes": 1851146,
+            "pruned_bytes": 646149,
             "raw_ratio": 1.0,
             "gzip_ratio": 0.2182,
         }
@@ -204,7 +207,8 @@ def test_the_step_overhead_goal_is_at_most_105_and_below_tfmot(
 def test_mask_update_and_size_rows_show_the_files_numbers(tmp_path: Path) -> None:
     section = rendered(tmp_path, mask_update=MASK_UPDATE, size=SIZE)
     assert "| 1,000,000 | 4.7 | 118 | 25× |" in section
-    assert "| digits CNN | 90 % | 15,340 of 151,306 | 1.00 | 0.22 |" in section
+    row = "| digits CNN | 90 % | 15,340 of 151,306 | 605,224 | 1,851,146 | 646,149 | 1.00 | 0.22 |"
+    assert row in section
     assert "as large as the dense one on disk" in falls_short(section)
 
 

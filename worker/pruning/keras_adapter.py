@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Any
 
 import keras
@@ -11,6 +12,7 @@ from worker.pruning.contract.errors import PruningError
 from worker.pruning.contract.model_rules import keras_layer_weights
 from worker.pruning.contract.signatures import Signature, TensorInfo, unknown_signature
 from worker.pruning.prunable_model import CandidateWeight, PrunableModel
+from worker.pruning.saved_model_export import save_once
 
 SERVING_SIGNATURE = "serving_default"
 EXPORT_ENDPOINT = "serve"
@@ -78,7 +80,10 @@ class KerasPrunableModel(PrunableModel):
         return list(self.model.losses)
 
     def export(self, saved_model_dir: str) -> None:
-        self.model.export(saved_model_dir, format="tf_saved_model", verbose=False)
+        # Keras writes each variable twice; its export, loaded and saved again, holds them once.
+        with tempfile.TemporaryDirectory(prefix="shears-keras-export-") as scratch:
+            self.model.export(scratch, format="tf_saved_model", verbose=False)
+            save_once(tf.saved_model.load(scratch), saved_model_dir)
 
     def save_keras(self, path: str) -> bool:
         self.model.save(path)

@@ -34,8 +34,11 @@ def _saved_model_root(directory: Path) -> Path | None:
     return None
 
 
+UNPACKED_DIR = "unpacked_model"
+
+
 def _unpack(archive: Path, scratch_dir: Path) -> Path:
-    target = scratch_dir / "unpacked_model"
+    target = scratch_dir / UNPACKED_DIR
     target.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zipped:

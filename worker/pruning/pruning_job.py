@@ -17,7 +17,7 @@ from worker.pruning.contract.hparams import PruningHParams
 from worker.pruning.contract.signatures import check_signature
 from worker.pruning.contract.training_config import TrainingConfig
 from worker.pruning.data import JobData, load_npz, prepare_data
-from worker.pruning.loading import load_prunable_model
+from worker.pruning.loading import UNPACKED_DIR, load_prunable_model
 from worker.pruning.objectives import (
     MetricFactory,
     build_loss,
@@ -27,7 +27,13 @@ from worker.pruning.objectives import (
 from worker.pruning.progress import EventStream, json_safe
 from worker.pruning.prunable_model import PrunableModel
 from worker.pruning.pruner import Pruner
-from worker.pruning.results import PruningSummaries, build_metrics, directory_sizes, evaluate
+from worker.pruning.results import (
+    PruningSummaries,
+    build_metrics,
+    directory_sizes,
+    evaluate,
+    raw_bytes,
+)
 from worker.pruning.train_step import TrainStep, build_optimizer, variables_with_gradients
 from worker.pruning.training_loop import ProgressReporter, TrainingStats, batches, fine_tune
 from worker.pruning.weight_selection import PrunedWeight, select_weights
@@ -80,6 +86,12 @@ def check_job(
         val_batches=batches(data.val, config.batch_size),
         total_steps=config.total_steps(len(data.train)),
     )
+
+
+def _upload_bytes(model_path: str, scratch: str) -> int:
+    """The upload as loaded: the .keras file, or the SavedModel directory (unpacked if archived)."""
+    unpacked = Path(scratch) / UNPACKED_DIR
+    return raw_bytes(unpacked if unpacked.is_dir() else model_path)
 
 
 def _export_sizes(model: PrunableModel, directory: Path) -> tuple[int, int]:
@@ -166,6 +178,7 @@ def run_pruning(
         job = check_job(model_path, data_path, hparams, config, scratch)
         warnings = hparams.schedule_warnings(job.total_steps)
         events.emit("started", total_steps=job.total_steps, warnings=warnings)
+        upload_bytes = _upload_bytes(model_path, scratch)
 
         dense_dir = Path(scratch) / "dense_saved_model"
         dense_bytes, dense_gzip = _export_sizes(job.model, dense_dir)
@@ -183,6 +196,7 @@ def run_pruning(
         pruner=pruner,
         model=job.model,
         sizes={
+            "upload_bytes": upload_bytes,
             "dense_bytes": dense_bytes,
             "dense_gzip_bytes": dense_gzip,
             "pruned_bytes": pruned_bytes,

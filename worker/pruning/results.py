@@ -120,8 +120,11 @@ class _CountingSink:
         pass
 
 
-def raw_bytes(directory: str | os.PathLike[str]) -> int:
-    return sum(p.stat().st_size for p in Path(directory).rglob("*") if p.is_file())
+def raw_bytes(path: str | os.PathLike[str]) -> int:
+    """A file's size, or the sum of the files' sizes under a directory."""
+    if Path(path).is_file():
+        return Path(path).stat().st_size
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
 
 
 def gzip_bytes(directory: str | os.PathLike[str]) -> int:

@@ -17,6 +17,7 @@ from worker.pruning.contract.model_rules import saved_variable_kind
 from worker.pruning.contract.signatures import Signature, TensorInfo, unknown_signature
 from worker.pruning.contract.weight_names import unique_weight_names
 from worker.pruning.prunable_model import CandidateWeight, PrunableModel
+from worker.pruning.saved_model_export import save_once
 
 DEFAULT_SIGNATURE = "serving_default"
 DEPTHWISE_OPS = frozenset({"DepthwiseConv2dNative"})
@@ -192,4 +193,4 @@ class SavedModelPrunableModel(PrunableModel):
         return output
 
     def export(self, saved_model_dir: str) -> None:
-        tf.saved_model.save(self.root, saved_model_dir, signatures=dict(self.root.signatures))
+        save_once(self.root, saved_model_dir)
