@@ -103,6 +103,7 @@ def test_a_generated_client_runs_the_first_job(
         archive.extractall(tmp_path / "pruned")
     saved_model = next((tmp_path / "pruned").rglob("saved_model.pb")).parent
     pruned = tf.saved_model.load(str(saved_model))
-    kernels = [v.numpy() for v in pruned.variables if v.shape.rank == 2]
+    serving = pruned.signatures["serving_default"]
+    kernels = [v.numpy() for v in serving.variables if v.shape.rank == 2]
     zeros = sum(int(np.count_nonzero(k == 0)) for k in kernels) / sum(k.size for k in kernels)
     assert zeros == pytest.approx(0.8, abs=0.01)
