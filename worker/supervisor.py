@@ -33,6 +33,15 @@ class Outcome:
     metrics_line: dict[str, Any] = field(default_factory=dict)
 
 
+def out_of_memory_message(peak: int, settings: Settings) -> str:
+    limit = settings.trainer_memory_limit_bytes
+    return (
+        f"the trainer used {peak / 2**20:.0f} MiB, over its limit of {limit / 2**20:.0f} MiB "
+        f"({limit} bytes); use a smaller training batch_size or a smaller model, or raise "
+        "TRAINER_MEMORY_LIMIT_BYTES"
+    )
+
+
 def describe_exit(returncode: int) -> str:
     if returncode < 0:
         return f"signal {signal.Signals(-returncode).name}"
@@ -99,13 +108,11 @@ class Supervisor:
             self.trainer.stop(STOP_GRACE_SECONDS)
             limit = self.settings.job_time_limit_seconds
             return Outcome("failed", "time_limit_exceeded", f"the job ran past its {limit}s limit")
-        if self.trainer.over_memory_limit():
+        peak = self.trainer.resident_bytes()
+        if peak > self.trainer.limits.memory_bytes:
             self.trainer.kill()
-            limit = self.settings.trainer_memory_limit_bytes
-            # A crash like an OOM kill: retried, and failed once the attempts are used up.
-            return Outcome(
-                "crashed", "memory_limit_exceeded", f"the trainer used more than {limit} bytes"
-            )
+            # Another attempt would need the same memory: fail now, never retry.
+            return Outcome("failed", "out_of_memory", out_of_memory_message(peak, self.settings))
         return None
 
     def _check_job(self) -> Outcome | None:
