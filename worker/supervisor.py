@@ -14,7 +14,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.core.settings import Settings
 from worker import job_state
 from worker.job_writer import JobWriter
-from worker.trainer_lines import IntervalGate, parse_trainer_line, progress_record, warnings_of
+from worker.trainer_lines import (
+    MAX_LINE_CHARS,
+    IntervalGate,
+    parse_trainer_line,
+    progress_record,
+    warnings_of,
+)
 from worker.trainer_process import TrainerProcess
 
 log = logging.getLogger(__name__)
@@ -104,6 +110,13 @@ class Supervisor:
     def _check_limits(self) -> Outcome | None:
         if not self.limits_due.due():
             return None
+        if self.trainer.flooded:
+            self.trainer.kill()
+            return Outcome(
+                "failed",
+                "trainer_output_flood",
+                f"the trainer printed a line longer than {MAX_LINE_CHARS} characters to stdout",
+            )
         if self.clock() > self.deadline:
             self.trainer.stop(STOP_GRACE_SECONDS)
             limit = self.settings.job_time_limit_seconds

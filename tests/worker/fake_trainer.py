@@ -1,6 +1,6 @@
 """Stands in for `python -m worker.pruning` in job-runner tests, speaking its JSON-lines
 protocol. What it does is chosen by the "model" file's content: succeed, error, crash, hang,
-hang, stubborn (hangs and ignores SIGTERM) or hog (memory)."""
+hang, stubborn (hangs and ignores SIGTERM), hog (memory) or flood (an endless stdout line)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,9 @@ def main() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # make the worker use SIGKILL
     if behaviour in ("hang", "stubborn"):
         time.sleep(600)
+    if behaviour == "flood":  # one endless line
+        while True:
+            sys.stdout.write("x" * 65536)
     if behaviour == "hog":
         hog = bytearray(300 * 1024 * 1024)
         time.sleep(600)

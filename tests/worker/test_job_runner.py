@@ -133,6 +133,20 @@ def test_a_trainer_over_its_memory_limit_fails_at_once_as_out_of_memory(
     assert peak_mib > 200
 
 
+def test_a_trainer_flooding_stdout_fails_the_job_with_a_clear_code(
+    make_job: MakeJob, worker_settings: MakeSettings, redis_client: redis.Redis
+) -> None:
+    job_id = make_job("flood")
+    worker = psutil.Process()
+    before = worker.memory_info().rss
+    assert run(job_id, worker_settings(), redis_client) is RunResult.DONE
+    job = load_job(job_id)
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.error is not None and job.error["code"] == "trainer_output_flood"
+    assert "longer than" in job.error["message"]
+    assert worker.memory_info().rss - before < 200 * 1024**2
+
+
 def test_cancel_stops_a_running_job_within_seconds(
     make_job: MakeJob, worker_settings: MakeSettings, redis_client: redis.Redis
 ) -> None:
