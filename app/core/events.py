@@ -89,13 +89,13 @@ def publish(client: redis.Redis, job_id: str, events: list[Event], maxlen: int, 
     return True
 
 
-def events_after(session: Session, job_id: str, after_seq: int, limit: int = 1000) -> list[Event]:
-    rows = session.scalars(
-        select(JobEvent)
-        .where(JobEvent.job_id == job_id, JobEvent.seq > after_seq)
-        .order_by(JobEvent.seq)
-        .limit(limit)
-    )
+def events_after(
+    session: Session, job_id: str, after_seq: int, limit: int = 1000, before_seq: int | None = None
+) -> list[Event]:
+    query = select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.seq > after_seq)
+    if before_seq is not None:
+        query = query.where(JobEvent.seq < before_seq)
+    rows = session.scalars(query.order_by(JobEvent.seq).limit(limit))
     return [Event(row.seq, row.type, row.data) for row in rows]
 
 
