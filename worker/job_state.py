@@ -177,6 +177,18 @@ def succeed(
         return True
 
 
+def note_discarded_result(writer: JobWriter, attempt: int) -> None:
+    """Tell the job's owner, in its warnings, that an attempt's finished result was dropped
+    because the job was no longer that attempt's: never a silent loss."""
+    with writer.transaction() as (session, _record):
+        job = _lock(session, writer.job_id)
+        if job is None:
+            return
+        note = f"attempt {attempt} finished after the job had left it (now attempt {job.attempts}"
+        note += f", {job.status}); its result was discarded"
+        job.warnings = [*(job.warnings or []), note]
+
+
 def progress_history(session: Session, job_id: str) -> list[dict[str, Any]]:
     """The progress events since the job's latest start, in order (what report.png plots)."""
     events = session.scalars(
