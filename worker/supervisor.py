@@ -17,6 +17,7 @@ from worker.job_writer import JobWriter
 from worker.trainer_lines import (
     MAX_LINE_CHARS,
     IntervalGate,
+    ProgressSampler,
     parse_trainer_line,
     progress_record,
     warnings_of,
@@ -70,6 +71,8 @@ class Supervisor:
         self.heartbeat_due = IntervalGate(settings.cancel_poll_seconds, clock)
         self.limits_due = IntervalGate(LIMIT_CHECK_SECONDS, clock)
         self.pending_progress: dict[str, Any] | None = None
+        self.keep_pending = False  # a progress line since the last save belongs in the history
+        self.sampler = ProgressSampler()
         self.error_line: dict[str, Any] | None = None
         self.metrics_line: dict[str, Any] = {}
         self.job_state = "run"
@@ -95,7 +98,8 @@ class Supervisor:
             return
         if line.event == "progress":
             self.pending_progress = progress_record(line.data)
-            if self.progress_due.due():
+            self.keep_pending = self.sampler.keep(line.data) or self.keep_pending
+            if self.progress_due.due() or line.data.get("mask_update"):
                 self.job_state = self._beat()
         elif line.event == "started" and warnings_of(line.data):
             try:
@@ -139,11 +143,13 @@ class Supervisor:
     def _beat(self) -> str:
         """Heartbeat plus the pending progress, if any: "run", "cancel" or "lost"."""
         try:
-            state = job_state.heartbeat(self.writer, self.attempt, self.pending_progress)
+            state = job_state.heartbeat(
+                self.writer, self.attempt, self.pending_progress, self.keep_pending
+            )
         except SQLAlchemyError as exc:  # Postgres away for a moment: the trainer keeps going
             log.warning("job %s: could not save progress: %s", self.writer.job_id, exc)
             return "run"
-        self.pending_progress = None
+        self.pending_progress, self.keep_pending = None, False
         return state
 
     def _exit_outcome(self, returncode: int) -> Outcome:

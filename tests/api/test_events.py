@@ -14,7 +14,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from app.api import sse
-from app.core.events import Event, stream_key
+from app.core.db.session import session_scope
+from app.core.events import Event, record_event, stream_key
 from tests.api.conftest import assert_error, submit
 from tests.api.job_states import PROGRESS, events_of, mark_running, mark_succeeded
 
@@ -176,3 +177,21 @@ def test_an_event_missing_inside_a_redis_batch_is_filled_from_postgres(
         ("5", "status"),
     ]
     assert listener.events[2]["data"]["step"] == PROGRESS["step"]
+
+
+def test_replay_and_last_event_id_work_across_thinned_progress(
+    client: TestClient, job_id: str
+) -> None:
+    mark_running(job_id)  # seq 2
+    with session_scope() as session:
+        for step in range(1, 6):  # seq 3..7; only steps 1 and 5 kept in the history
+            record_event(session, job_id, "progress", {**PROGRESS, "step": step}, step in (1, 5))
+    mark_succeeded(job_id, {}, {"pruned": {"accuracy": 0.5}})  # seq 8, 9
+    replay = stream_events(client, job_id)
+    assert [m["id"] for m in replay] == ["1", "2", "3", "7", "8", "9"]
+    resumed = stream_events(client, job_id, headers={"Last-Event-ID": "5"})  # a thinned one
+    assert [(m["id"], m["event"]) for m in resumed] == [
+        ("7", "progress"),
+        ("8", "metrics"),
+        ("9", "status"),
+    ]

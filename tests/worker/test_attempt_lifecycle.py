@@ -12,17 +12,20 @@ from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from app.core.db.models import Job
+from app.core.db.models import Blob, Job, JobArtifact
 from app.core.db.session import session_scope
+from app.core.events import read_stream
 from app.core.settings import Settings
 from tests.worker.conftest import artifact_blobs, job_events, load_job
+from tests.worker.fake_trainer import LONG_STEPS
 from tests.worker.test_job_runner import ALL_KINDS
 from worker import job_runner
 from worker.attempt_guard import AttemptFolder
 from worker.job_runner import RunResult, run_job
 from worker.sweeper import sweep
+from worker.trainer_lines import ProgressSampler
 
 MakeJob = Callable[[str], str]
 MakeSettings = Callable[..., Settings]
@@ -114,3 +117,29 @@ def test_a_new_attempt_removes_only_abandoned_folders(tmp_path: Path) -> None:
             assert (live / "data.npz").read_bytes() == b"in use"
         assert not later.exists()
     assert not (tmp_path / "job").exists()
+
+
+def test_progress_history_is_bounded_and_keeps_what_a_user_needs(
+    make_job: MakeJob, worker_settings: MakeSettings, redis_client: redis.Redis
+) -> None:
+    job_id = make_job("long")
+    settings = worker_settings(progress_db_interval_seconds=0.02)
+    assert run_job(job_id, settings, redis_client) is RunResult.DONE
+    job = load_job(job_id)
+    assert job.status == "succeeded" and job.progress["step"] == LONG_STEPS
+    kept = [data for _seq, kind, data in job_events(job_id) if kind == "progress"]
+    mask_steps = set(range(100, LONG_STEPS + 1, 100))
+    assert mask_steps <= {p["step"] for p in kept}
+    assert len(kept) <= ProgressSampler.SAMPLES + len(mask_steps) + 1
+    assert kept[-1]["step"] == LONG_STEPS
+    assert len({p["step"] * 10 // LONG_STEPS for p in kept}) == 10 + 1  # spread over the run
+    # The live stream had them all (what a connected client saw), in order.
+    live = [e for e in read_stream(redis_client, job_id, 0, 0) if e.type == "progress"]
+    assert len(live) > len(kept) and [e.seq for e in live] == sorted(e.seq for e in live)
+    with session_scope() as session:
+        report = session.scalar(
+            select(Blob.size_bytes)
+            .join(JobArtifact, JobArtifact.blob_id == Blob.id)
+            .where(JobArtifact.job_id == job_id, JobArtifact.kind == "report.png")
+        )
+    assert report is not None and report > 10_000
