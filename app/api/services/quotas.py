@@ -30,6 +30,15 @@ def check_storage_quota(
         )
 
 
+def precheck_storage_quota(session: Session, tenant_id: str, settings: Settings) -> None:
+    """Before an upload's body arrives: a tenant already at its limit is refused at once. The
+    connection then goes back to the pool, not held while a slow client sends the body."""
+    try:
+        check_storage_quota(session, tenant_id, 0, settings)
+    finally:
+        session.close()
+
+
 def lock_tenant_storage(session: Session, tenant_id: str) -> None:
     """Serialize a tenant's stores until the transaction ends, so two uploads at once cannot
     both pass the storage limit. An advisory lock, not the tenant row: a long upload being
