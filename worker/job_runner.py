@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from enum import Enum
 from pathlib import Path
@@ -15,6 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from app.core.db.session import session_scope
 from app.core.settings import Settings, get_settings
 from worker import job_state
+from worker.attempt_guard import AttemptFolder, AttemptHeartbeat
 from worker.job_inputs import InputError, fetch_inputs
 from worker.job_state import ClaimedJob
 from worker.job_writer import JobWriter, worker_redis
@@ -47,24 +47,19 @@ def run_job(
     if job is None:
         log.info("job %s: nothing to run", job_id)
         return RunResult.DONE
-    scratch = settings.scratch_dir / job.id / f"attempt-{job.attempt}"
-    try:
-        return _run_attempt(writer, job, scratch, settings)
-    except Exception as exc:  # a worker-side failure: retried, never left `running`
-        log.exception("job %s: attempt %s failed in the worker", job.id, job.attempt)
-        retry = job_state.release_for_retry(writer, job.attempt, "worker_error", str(exc))
-        return RunResult.RETRY if retry else RunResult.DONE
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        _remove_if_empty(scratch.parent)
+    folder = AttemptFolder(settings.scratch_dir / job.id / f"attempt-{job.attempt}")
+    with AttemptHeartbeat(writer, job.attempt), folder as scratch:
+        try:
+            return _run_attempt(writer, job, scratch, settings)
+        except Exception as exc:  # a worker-side failure: retried, never left `running`
+            log.exception("job %s: attempt %s failed in the worker", job.id, job.attempt)
+            retry = job_state.release_for_retry(writer, job.attempt, "worker_error", str(exc))
+            return RunResult.RETRY if retry else RunResult.DONE
 
 
 def _run_attempt(
     writer: JobWriter, job: ClaimedJob, scratch: Path, settings: Settings
 ) -> RunResult:
-    for leftover in scratch.parent.glob("attempt-*"):  # of workers that died mid-attempt
-        shutil.rmtree(leftover, ignore_errors=True)
-    scratch.mkdir(parents=True, mode=0o700)
     try:
         model_path, data_path = fetch_inputs(job, scratch, settings)
     except InputError as exc:
@@ -137,11 +132,11 @@ def _store_success(
     with session_scope() as session:
         history = job_state.progress_history(session, job.id)
     files["report.png"] = render_report(history, artifacts_dir / "report.png", f"job {job.id}")
-    job_state.succeed(writer, job, files, metrics)
-
-
-def _remove_if_empty(directory: Path) -> None:
-    try:
-        directory.rmdir()
-    except OSError:
-        pass
+    if not job_state.succeed(writer, job, files, metrics):
+        log.error(
+            "job %s: attempt %s finished but the job is no longer its own (cancelled, deleted or "
+            "taken over); its result is discarded",
+            job.id,
+            job.attempt,
+        )
+        job_state.note_discarded_result(writer, job.attempt)

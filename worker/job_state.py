@@ -93,9 +93,12 @@ def lock_own_attempt(session: Session, job_id: str, attempt: int) -> Job | None:
     return job
 
 
-def heartbeat(writer: JobWriter, attempt: int, progress: dict[str, Any] | None) -> str:
-    """Mark the attempt alive (and save the latest progress). "run" to go on, "cancel" when a
-    cancel was requested, "lost" when the job is no longer this attempt's."""
+def heartbeat(
+    writer: JobWriter, attempt: int, progress: dict[str, Any] | None, keep: bool = True
+) -> str:
+    """Mark the attempt alive (and save the latest progress; its event joins the kept history
+    only if `keep`, else only the live stream). "run" to go on, "cancel" when a cancel was
+    requested, "lost" when the job is no longer this attempt's."""
     with writer.transaction() as (session, record):
         job = lock_own_attempt(session, writer.job_id, attempt)
         if job is None:
@@ -103,7 +106,7 @@ def heartbeat(writer: JobWriter, attempt: int, progress: dict[str, Any] | None) 
         job.heartbeat_at = utcnow()
         if progress is not None:
             job.progress = progress
-            record("progress", progress)
+            record("progress", progress, store=keep)
         return "cancel" if job.cancel_requested else "run"
 
 
@@ -175,6 +178,18 @@ def succeed(
         record("metrics", metrics)
         _finish(row, record, "succeeded")
         return True
+
+
+def note_discarded_result(writer: JobWriter, attempt: int) -> None:
+    """Tell the job's owner, in its warnings, that an attempt's finished result was dropped
+    because the job was no longer that attempt's: never a silent loss."""
+    with writer.transaction() as (session, _record):
+        job = _lock(session, writer.job_id)
+        if job is None:
+            return
+        note = f"attempt {attempt} finished after the job had left it (now attempt {job.attempts}"
+        note += f", {job.status}); its result was discarded"
+        job.warnings = [*(job.warnings or []), note]
 
 
 def progress_history(session: Session, job_id: str) -> list[dict[str, Any]]:

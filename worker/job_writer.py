@@ -31,7 +31,7 @@ def worker_redis(url: str) -> redis.Redis:
 
 
 class RecordEvent(Protocol):
-    def __call__(self, type_: str, data: dict[str, Any]) -> Event: ...
+    def __call__(self, type_: str, data: dict[str, Any], store: bool = True) -> Event: ...
 
 
 class JobWriter:
@@ -49,8 +49,8 @@ class JobWriter:
     def transaction(self) -> Iterator[tuple[Session, RecordEvent]]:
         events: list[Event] = []
 
-        def record(type_: str, data: dict[str, Any]) -> Event:
-            event = record_event(session, self.job_id, type_, data)
+        def record(type_: str, data: dict[str, Any], store: bool = True) -> Event:
+            event = record_event(session, self.job_id, type_, data, store)
             events.append(event)
             return event
 

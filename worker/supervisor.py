@@ -14,7 +14,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.core.settings import Settings
 from worker import job_state
 from worker.job_writer import JobWriter
-from worker.trainer_lines import IntervalGate, parse_trainer_line, progress_record, warnings_of
+from worker.trainer_lines import (
+    MAX_LINE_CHARS,
+    IntervalGate,
+    ProgressSampler,
+    parse_trainer_line,
+    progress_record,
+    warnings_of,
+)
 from worker.trainer_process import TrainerProcess
 
 log = logging.getLogger(__name__)
@@ -31,6 +38,15 @@ class Outcome:
     code: str = ""
     message: str = ""
     metrics_line: dict[str, Any] = field(default_factory=dict)
+
+
+def out_of_memory_message(peak: int, settings: Settings) -> str:
+    limit = settings.trainer_memory_limit_bytes
+    return (
+        f"the trainer used {peak / 2**20:.0f} MiB, over its limit of {limit / 2**20:.0f} MiB "
+        f"({limit} bytes); use a smaller training batch_size or a smaller model, or raise "
+        "TRAINER_MEMORY_LIMIT_BYTES"
+    )
 
 
 def describe_exit(returncode: int) -> str:
@@ -55,6 +71,8 @@ class Supervisor:
         self.heartbeat_due = IntervalGate(settings.cancel_poll_seconds, clock)
         self.limits_due = IntervalGate(LIMIT_CHECK_SECONDS, clock)
         self.pending_progress: dict[str, Any] | None = None
+        self.keep_pending = False  # a progress line since the last save belongs in the history
+        self.sampler = ProgressSampler()
         self.error_line: dict[str, Any] | None = None
         self.metrics_line: dict[str, Any] = {}
         self.job_state = "run"
@@ -80,7 +98,8 @@ class Supervisor:
             return
         if line.event == "progress":
             self.pending_progress = progress_record(line.data)
-            if self.progress_due.due():
+            self.keep_pending = self.sampler.keep(line.data) or self.keep_pending
+            if self.progress_due.due() or line.data.get("mask_update"):
                 self.job_state = self._beat()
         elif line.event == "started" and warnings_of(line.data):
             try:
@@ -95,17 +114,22 @@ class Supervisor:
     def _check_limits(self) -> Outcome | None:
         if not self.limits_due.due():
             return None
+        if self.trainer.flooded:
+            self.trainer.kill()
+            return Outcome(
+                "failed",
+                "trainer_output_flood",
+                f"the trainer printed a line longer than {MAX_LINE_CHARS} characters to stdout",
+            )
         if self.clock() > self.deadline:
             self.trainer.stop(STOP_GRACE_SECONDS)
             limit = self.settings.job_time_limit_seconds
             return Outcome("failed", "time_limit_exceeded", f"the job ran past its {limit}s limit")
-        if self.trainer.over_memory_limit():
+        peak = self.trainer.resident_bytes()
+        if peak > self.trainer.limits.memory_bytes:
             self.trainer.kill()
-            limit = self.settings.trainer_memory_limit_bytes
-            # A crash like an OOM kill: retried, and failed once the attempts are used up.
-            return Outcome(
-                "crashed", "memory_limit_exceeded", f"the trainer used more than {limit} bytes"
-            )
+            # Another attempt would need the same memory: fail now, never retry.
+            return Outcome("failed", "out_of_memory", out_of_memory_message(peak, self.settings))
         return None
 
     def _check_job(self) -> Outcome | None:
@@ -119,11 +143,13 @@ class Supervisor:
     def _beat(self) -> str:
         """Heartbeat plus the pending progress, if any: "run", "cancel" or "lost"."""
         try:
-            state = job_state.heartbeat(self.writer, self.attempt, self.pending_progress)
+            state = job_state.heartbeat(
+                self.writer, self.attempt, self.pending_progress, self.keep_pending
+            )
         except SQLAlchemyError as exc:  # Postgres away for a moment: the trainer keeps going
             log.warning("job %s: could not save progress: %s", self.writer.job_id, exc)
             return "run"
-        self.pending_progress = None
+        self.pending_progress, self.keep_pending = None, False
         return state
 
     def _exit_outcome(self, returncode: int) -> Outcome:

@@ -63,3 +63,23 @@ class IntervalGate:
             return False
         self._last = now
         return True
+
+
+class ProgressSampler:
+    """Which progress events join a job's kept history: every mask update, the last step, and
+    the first of each of SAMPLES equal slices of the steps; so at most SAMPLES plus the mask
+    updates, however long the job. The others still reach the live stream."""
+
+    SAMPLES = 100
+
+    def __init__(self) -> None:
+        self._last_slice: int | None = None
+
+    def keep(self, progress: dict[str, Any]) -> bool:
+        step, total = progress.get("step"), progress.get("total_steps")
+        if not isinstance(step, int) or not isinstance(total, int) or total <= 0:
+            return self._last_slice is None  # nothing to place: keep only the first
+        current = min(step, total) * self.SAMPLES // total
+        first_of_slice = current != self._last_slice
+        self._last_slice = current
+        return bool(progress.get("mask_update")) or step >= total or first_of_slice

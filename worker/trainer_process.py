@@ -29,6 +29,9 @@ from pathlib import Path
 import psutil
 
 from app.core.process_group import signal_group, stop_group
+from worker.trainer_lines import MAX_LINE_CHARS
+
+MAX_QUEUED_LINES = 64
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Only these reach the trainer: an allow-list, so a secret added to the worker's environment
@@ -114,17 +117,36 @@ class TrainerProcess:
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
+                errors="replace",  # bytes that are not UTF-8 must not end the reading
                 start_new_session=True,  # its own process group, signalled as one
                 preexec_fn=_confine(limits.memory_bytes, os.getpid(), limits.isolate_network),
             )
-        self._lines: queue.Queue[str] = queue.Queue()
+        # Bounded both ways: a full queue stops the reading (the trainer then blocks on its
+        # pipe), and no line is read past MAX_LINE_CHARS.
+        self._lines: queue.Queue[str] = queue.Queue(maxsize=MAX_QUEUED_LINES)
+        self.flooded = False
+        self.abandoned = False  # stopped or killed: the reader may drop what is left
         threading.Thread(target=self._read_stdout, daemon=True).start()
 
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._lines.put(line)
-        self._lines.put(self.EOF)
+        while line := self.proc.stdout.readline(MAX_LINE_CHARS + 1):
+            if len(line) > MAX_LINE_CHARS:
+                self.flooded = True  # the supervisor stops the trainer
+                break
+            if not self._put(line):
+                return
+        self._put(self.EOF)
+
+    def _put(self, line: str) -> bool:
+        """Queue the line, waiting for room; False once nobody will read any more."""
+        while not self.abandoned:
+            try:
+                self._lines.put(line, timeout=1.0)
+                return True
+            except queue.Full:
+                pass
+        return False
 
     def next_line(self, timeout: float) -> str | None:
         """The next stdout line, EOF ("") once stdout is closed, None if none came in time."""
@@ -160,9 +182,11 @@ class TrainerProcess:
 
     def stop(self, grace_seconds: float) -> None:
         """SIGTERM the process group, SIGKILL what is left after the grace period."""
+        self.abandoned = True
         stop_group(self.proc, grace_seconds)
 
     def kill(self) -> None:
+        self.abandoned = True
         signal_group(self.proc, signal.SIGKILL)
         self.proc.wait()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -12,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from app.core.db.models import Blob
 from app.core.db.session import get_sessionmaker
-from app.core.settings import get_settings
-from app.core.storage import BlobStore
+from app.core.storage import BlobIntegrityError, stream_blob
+
+log = logging.getLogger(__name__)
 
 MEDIA_TYPES = {
     ".zip": "application/zip",
@@ -37,9 +39,15 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def _chunks(blob_id: str) -> Iterator[bytes]:
-    # Its own session: the request's session is closed before the body is sent.
-    with get_sessionmaker()() as session:
-        yield from BlobStore(session, get_settings().blob_chunk_bytes).iter_chunks(blob_id)
+    # A session per chunk: a pooled connection is held only while a chunk is fetched, never
+    # while a slow client takes it.
+    try:
+        yield from stream_blob(get_sessionmaker(), blob_id)
+    except BlobIntegrityError:
+        # Raised before the bad chunk is sent: the response ends short of its Content-Length,
+        # which every HTTP client reports as an error.
+        log.exception("download of blob %s stopped", blob_id)
+        raise
 
 
 def blob_response(

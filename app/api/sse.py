@@ -56,8 +56,13 @@ class JobEventTail:
             for event in batch:
                 if event.seq <= self.last_seq:
                     continue
-                yield format_event(event)
-                self.last_seq, self.last_sent = event.seq, time.monotonic()
+                # Every event, not only a batch's first: Redis may lack any one of them.
+                while event.seq > self.last_seq + 1 and (missed := await self._gap(event.seq)):
+                    for old in missed:
+                        yield self._sent(old)
+                        if old.is_terminal:
+                            return
+                yield self._sent(event)
                 if event.is_terminal:
                     return
             # Finished in Postgres with nothing left to send (a terminal event was already sent
@@ -68,6 +73,19 @@ class JobEventTail:
             if not batch and time.monotonic() - self.last_sent >= KEEPALIVE_SECONDS:
                 yield ": keep-alive\n\n"
                 self.last_sent = time.monotonic()
+
+    def _sent(self, event: Event) -> str:
+        self.last_seq, self.last_sent = event.seq, time.monotonic()
+        return format_event(event)
+
+    async def _gap(self, before_seq: int) -> list[Event]:
+        """What Postgres holds between the last event sent and `before_seq` (possibly nothing:
+        progress events in between may have been thinned out of the history)."""
+        return await run_in_threadpool(self._query_gap, self.last_seq, before_seq)
+
+    def _query_gap(self, after_seq: int, before_seq: int) -> list[Event]:
+        with get_sessionmaker()() as session:
+            return events_after(session, self.job_id, after_seq, before_seq=before_seq)
 
     async def close(self) -> None:
         with anyio.CancelScope(shield=True):
@@ -88,8 +106,6 @@ class JobEventTail:
             log.warning("SSE for job %s falls back to Postgres: %s", self.job_id, exc)
             self.redis_down_until = now + REDIS_RETRY_SECONDS
             return []
-        if events and events[0].seq > self.last_seq + 1:
-            return await self._from_postgres()  # the stream was trimmed or missed events
         return events
 
     async def _from_redis(self) -> list[Event]:

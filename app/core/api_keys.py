@@ -10,7 +10,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.db.models import ApiKey, Tenant
+from app.core.db.models import ApiKey, Tenant, utcnow
 
 KEY_PREFIX = "shr_"
 
@@ -45,3 +45,24 @@ def tenant_for_key(session: Session, key: str) -> Tenant | None:
     if row is None or not hmac.compare_digest(row.key_hash, key_hash):
         return None
     return row.tenant
+
+
+def list_api_keys(session: Session, tenant_name: str | None = None) -> list[ApiKey]:
+    """Every key (or one tenant's), oldest first; the key itself is never stored, only its
+    prefix."""
+    query = select(ApiKey).join(Tenant).order_by(ApiKey.created_at)
+    if tenant_name is not None:
+        query = query.where(Tenant.name == tenant_name)
+    return list(session.scalars(query))
+
+
+def revoke_api_key(session: Session, key_id: str) -> ApiKey | None:
+    """Revoke the key with this id (or prefix, as `list-api-keys` shows it); None if no key
+    matches. The API refuses it from the next request on."""
+    row = session.get(ApiKey, key_id) or session.scalar(
+        select(ApiKey).where(ApiKey.prefix == key_id)
+    )
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+    return row

@@ -55,8 +55,11 @@ def stream_key(job_id: str) -> str:
     return f"shears:jobs:{job_id}:events"
 
 
-def record_event(session: Session, job_id: str, type_: str, data: dict[str, Any]) -> Event:
-    """Give the event the job's next seq and add it to the caller's transaction."""
+def record_event(
+    session: Session, job_id: str, type_: str, data: dict[str, Any], store: bool = True
+) -> Event:
+    """Give the event the job's next seq and add it to the caller's transaction. With
+    store=False it only gets its seq: it goes to the live stream, not to the kept history."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
     seq = session.execute(
@@ -65,7 +68,8 @@ def record_event(session: Session, job_id: str, type_: str, data: dict[str, Any]
         .values(event_seq=Job.event_seq + 1)
         .returning(Job.event_seq)
     ).scalar_one()
-    session.add(JobEvent(job_id=job_id, seq=seq, type=type_, data=data))
+    if store:
+        session.add(JobEvent(job_id=job_id, seq=seq, type=type_, data=data))
     return Event(seq, type_, data)
 
 
@@ -89,13 +93,13 @@ def publish(client: redis.Redis, job_id: str, events: list[Event], maxlen: int, 
     return True
 
 
-def events_after(session: Session, job_id: str, after_seq: int, limit: int = 1000) -> list[Event]:
-    rows = session.scalars(
-        select(JobEvent)
-        .where(JobEvent.job_id == job_id, JobEvent.seq > after_seq)
-        .order_by(JobEvent.seq)
-        .limit(limit)
-    )
+def events_after(
+    session: Session, job_id: str, after_seq: int, limit: int = 1000, before_seq: int | None = None
+) -> list[Event]:
+    query = select(JobEvent).where(JobEvent.job_id == job_id, JobEvent.seq > after_seq)
+    if before_seq is not None:
+        query = query.where(JobEvent.seq < before_seq)
+    rows = session.scalars(query.order_by(JobEvent.seq).limit(limit))
     return [Event(row.seq, row.type, row.data) for row in rows]
 
 

@@ -7,7 +7,8 @@ it), read back one chunk at a time: never a whole model in memory.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,6 +20,39 @@ from app.core.db.models import Blob, BlobChunk
 
 class BlobIntegrityError(Exception):
     """The bytes read back do not hash to the blob's recorded sha256."""
+
+
+def stream_blob(
+    open_session: Callable[[], AbstractContextManager[Session]], blob_id: str
+) -> Iterator[bytes]:
+    """The blob's bytes in order, one chunk per query, each checked against its own sha256
+    before it is yielded: corrupted bytes never leave. `open_session` is used once per query, so
+    a caller may hold a connection only while a chunk is fetched (downloads)."""
+    with open_session() as session:
+        blob = session.get(Blob, blob_id)
+        if blob is None:
+            raise KeyError(blob_id)
+        expected = blob.sha256
+        count = session.scalar(
+            select(func.count()).select_from(BlobChunk).where(BlobChunk.blob_id == blob_id)
+        )
+    digest = hashlib.sha256()
+    for seq in range(count or 0):
+        with open_session() as session:
+            row = session.execute(
+                select(BlobChunk.data, BlobChunk.sha256).where(
+                    BlobChunk.blob_id == blob_id, BlobChunk.seq == seq
+                )
+            ).one_or_none()
+        if row is None:
+            raise BlobIntegrityError(f"blob {blob_id} is missing chunk {seq}")
+        data = bytes(row.data)
+        if hashlib.sha256(data).hexdigest() != row.sha256:
+            raise BlobIntegrityError(f"chunk {seq} of blob {blob_id} does not match its sha256")
+        digest.update(data)
+        yield data
+    if digest.hexdigest() != expected:
+        raise BlobIntegrityError(f"blob {blob_id} does not match its sha256")
 
 
 class BlobStore:
@@ -38,7 +72,8 @@ class BlobStore:
         while chunk := stream.read(self.chunk_bytes):
             digest.update(chunk)
             size += len(chunk)
-            row = BlobChunk(blob_id=blob.id, seq=seq, data=chunk)
+            chunk_sha = hashlib.sha256(chunk).hexdigest()
+            row = BlobChunk(blob_id=blob.id, seq=seq, data=chunk, sha256=chunk_sha)
             self.session.add(row)
             # Flush and forget each chunk so the session never holds more than one in memory.
             self.session.flush()
@@ -48,25 +83,9 @@ class BlobStore:
         self.session.flush()
         return blob
 
-    def iter_chunks(self, blob_id: str, verify: bool = True) -> Iterator[bytes]:
+    def iter_chunks(self, blob_id: str) -> Iterator[bytes]:
         """The blob's bytes in order, fetching one chunk per query."""
-        blob = self.session.get(Blob, blob_id)
-        if blob is None:
-            raise KeyError(blob_id)
-        count = self.session.scalar(
-            select(func.count()).select_from(BlobChunk).where(BlobChunk.blob_id == blob_id)
-        )
-        digest = hashlib.sha256()
-        for seq in range(count or 0):
-            data = self.session.scalar(
-                select(BlobChunk.data).where(BlobChunk.blob_id == blob_id, BlobChunk.seq == seq)
-            )
-            if data is None:
-                raise BlobIntegrityError(f"blob {blob_id} is missing chunk {seq}")
-            digest.update(data)
-            yield bytes(data)
-        if verify and digest.hexdigest() != blob.sha256:
-            raise BlobIntegrityError(f"blob {blob_id} does not match its sha256")
+        return stream_blob(lambda: nullcontext(self.session), blob_id)
 
     def write_to_file(self, blob_id: str, dest: Path) -> Path:
         with dest.open("wb") as out:

@@ -22,6 +22,7 @@ from app.core.settings import Settings, get_settings
 from app.devserver.dev_key import DEV_KEY_FILE, ensure_dev_api_key
 from app.devserver.embedded import start_postgres, start_redis
 from app.devserver.embedded.children import Child, api_process, worker_process
+from app.devserver.embedded.postgres import postgres_root
 from app.devserver.launch_guards import claim_data_dir, ensure_port_free
 
 READY_TIMEOUT_SECONDS = 60
@@ -47,7 +48,7 @@ class Launcher:
             self.stop_servers.insert(0, redis_server.stop)
             redis_url = redis_server.url
         if not database_url:
-            postgres = start_postgres(self.data_dir / "postgres")
+            postgres = start_postgres(postgres_root(self.data_dir))
             self.stop_servers.append(postgres.stop)
             database_url = postgres.url
         return database_url, redis_url

@@ -14,9 +14,10 @@ import redis
 from fastapi.testclient import TestClient
 
 from app.api import sse
-from app.core.events import stream_key
+from app.core.db.session import session_scope
+from app.core.events import Event, record_event, stream_key
 from tests.api.conftest import assert_error, submit
-from tests.api.job_states import mark_running, mark_succeeded
+from tests.api.job_states import PROGRESS, events_of, mark_running, mark_succeeded
 
 
 def read_sse(lines: Iterator[str], seen: list[dict[str, Any]]) -> None:
@@ -150,3 +151,47 @@ def test_many_listeners_do_not_hold_database_connections(
     for listener in listeners:
         listener.join()
         assert listener.events == [QUEUED, CANCELLED]
+
+
+def test_an_event_missing_inside_a_redis_batch_is_filled_from_postgres(
+    live_url: str, client: TestClient, job_id: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sse, "POSTGRES_RECHECK_SECONDS", 600.0)  # only the gap check may help
+    listener = LiveListener(live_url, client, job_id)
+    listener.wait_for(1)
+    mark_running(job_id, PROGRESS)  # seq 2 (running) and 3 (progress)
+    mark_succeeded(job_id, {}, {"pruned": {"accuracy": 0.5}})  # seq 4 and 5
+    history = dict(enumerate(events_of(job_id), start=1))
+    # Redis got all but seq 3, in one batch whose first event follows the last one sent.
+    pipe = redis.Redis.from_url(redis_url).pipeline(transaction=True)
+    for seq in (2, 4, 5):
+        type_, data = history[seq]
+        pipe.xadd(stream_key(job_id), Event(seq, type_, data).to_fields(), id=f"0-{seq}")
+    pipe.execute()
+    listener.join()
+    assert [(m["id"], m["event"]) for m in listener.events] == [
+        ("1", "status"),
+        ("2", "status"),
+        ("3", "progress"),
+        ("4", "metrics"),
+        ("5", "status"),
+    ]
+    assert listener.events[2]["data"]["step"] == PROGRESS["step"]
+
+
+def test_replay_and_last_event_id_work_across_thinned_progress(
+    client: TestClient, job_id: str
+) -> None:
+    mark_running(job_id)  # seq 2
+    with session_scope() as session:
+        for step in range(1, 6):  # seq 3..7; only steps 1 and 5 kept in the history
+            record_event(session, job_id, "progress", {**PROGRESS, "step": step}, step in (1, 5))
+    mark_succeeded(job_id, {}, {"pruned": {"accuracy": 0.5}})  # seq 8, 9
+    replay = stream_events(client, job_id)
+    assert [m["id"] for m in replay] == ["1", "2", "3", "7", "8", "9"]
+    resumed = stream_events(client, job_id, headers={"Last-Event-ID": "5"})  # a thinned one
+    assert [(m["id"], m["event"]) for m in resumed] == [
+        ("7", "progress"),
+        ("8", "metrics"),
+        ("9", "status"),
+    ]

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.core.db.models import Job
 from app.core.db.session import session_scope
 from app.core.settings import get_settings
+from app.core.storage import BlobStore
 from tests.api.conftest import assert_error, job_body, submit, upload
 from tests.api.job_states import PROGRESS, events_of, mark_running
 
@@ -170,3 +177,33 @@ def test_another_tenants_job_is_not_found(
         assert_error(other_client.request(method, path), 404, "job_not_found")
     assert other_client.get("/v1/jobs").json()["count"] == 0
     assert client.get(f"/v1/jobs/{job_id}").json()["status"] == "queued"
+
+
+def test_two_uploads_at_once_cannot_both_pass_the_storage_limit(
+    live_url: str,
+    client: TestClient,
+    dataset_file: Path,
+    settings_update: Callable[[dict[str, Any]], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings_update({"tenant_max_stored_bytes": dataset_file.stat().st_size + 100})
+    put_file = BlobStore.put_file
+
+    def slow_put_file(self: BlobStore, *args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.0)  # both requests are past their checks before either has stored
+        return put_file(self, *args, **kwargs)
+
+    monkeypatch.setattr(BlobStore, "put_file", slow_put_file)
+    statuses: list[int] = []
+
+    def upload_once() -> None:
+        with httpx.Client(base_url=live_url, headers=client.headers, timeout=60) as http:
+            statuses.append(upload(http, "datasets", dataset_file).status_code)  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=upload_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(statuses) == [201, 429]
+    assert client.get("/v1/datasets").json()["count"] == 1

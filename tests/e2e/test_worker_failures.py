@@ -145,8 +145,12 @@ def test_redis_restart_during_a_job(
         embedded_redis.restart()
         seen.extend(events(client, job["id"], last_event_id=seen[-1].id))
         assert seen[-1].data == {"status": "succeeded"}
-        everything = list(events(client, job["id"]))
-        assert [e.id for e in seen] == [e.id for e in everything]
+        kept = [e.id for e in events(client, job["id"])]
+        ids = [e.id for e in seen]
+        # The live client saw every kept event (and progress events the history thinned out),
+        # in order, none twice.
+        assert set(kept) <= set(ids)
+        assert [int(i) for i in ids] == sorted({int(i) for i in ids})
         assert client.get(f"/v1/jobs/{job['id']}").json()["attempts"] == 1
 
 

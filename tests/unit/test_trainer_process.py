@@ -11,7 +11,8 @@ import psutil
 import pytest
 
 from tests.processes import still_running
-from worker.trainer_process import TrainerLimits, TrainerProcess, trainer_env
+from worker.trainer_lines import MAX_LINE_CHARS
+from worker.trainer_process import MAX_QUEUED_LINES, TrainerLimits, TrainerProcess, trainer_env
 
 GiB = 1024**3
 
@@ -146,3 +147,35 @@ def test_stderr_tail_keeps_the_end_of_the_log(tmp_path: Path) -> None:
     trainer.wait(10)
     tail = trainer.stderr_tail(100)
     assert tail.endswith("THE END") and len(tail) == 100
+
+
+def test_unread_output_waits_in_a_bounded_queue_and_none_is_lost(tmp_path: Path) -> None:
+    trainer = run_script(
+        tmp_path,
+        """
+        for i in range(20000):
+            print(f"line {i} " + "x" * 100)
+        """,
+    )
+    time.sleep(2)  # nobody reads: the trainer must block on its pipe, not fill our memory
+    assert trainer._lines.qsize() <= MAX_QUEUED_LINES
+    assert trainer.proc.poll() is None
+    lines = stdout_lines(trainer)
+    assert len(lines) == 20000 and lines[-1].startswith("line 19999 ")
+    assert trainer.wait(10) == 0
+
+
+def test_a_line_past_the_cap_is_never_read_whole(tmp_path: Path) -> None:
+    trainer = run_script(
+        tmp_path,
+        f"""
+        import sys, time
+        print("before", flush=True)
+        sys.stdout.write("{{" + "x" * {4 * MAX_LINE_CHARS})
+        sys.stdout.flush()
+        time.sleep(60)
+        """,
+    )
+    lines = stdout_lines(trainer)
+    assert lines == ["before"] and trainer.flooded
+    trainer.kill()

@@ -1,6 +1,7 @@
 """Stands in for `python -m worker.pruning` in job-runner tests, speaking its JSON-lines
 protocol. What it does is chosen by the "model" file's content: succeed, error, crash, hang,
-hang, stubborn (hangs and ignores SIGTERM) or hog (memory)."""
+stubborn (hangs and ignores SIGTERM), hog (memory), flood (an endless stdout line) or long
+(many progress lines)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import signal
 import sys
 import time
 from pathlib import Path
+
+LONG_STEPS = 600
 
 
 def emit(event: str, **fields: object) -> None:
@@ -59,10 +62,27 @@ def main() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # make the worker use SIGKILL
     if behaviour in ("hang", "stubborn"):
         time.sleep(600)
+    if behaviour == "flood":  # one endless line
+        while True:
+            sys.stdout.write("x" * 65536)
     if behaviour == "hog":
         hog = bytearray(300 * 1024 * 1024)
         time.sleep(600)
         del hog
+    if behaviour == "long":  # many progress lines, a mask update every 100 steps
+        for step in range(1, LONG_STEPS + 1):
+            emit(
+                "progress",
+                step=step,
+                total_steps=LONG_STEPS,
+                loss=1.0 / step,
+                target_sparsity=step / LONG_STEPS,
+                achieved_sparsity=step / LONG_STEPS,
+                layers=[{"name": "dense/kernel", "achieved": step / LONG_STEPS}],
+                mask_update=step % 100 == 0,
+            )
+        write_outputs(out)
+        return
     for step in (1, 2, 3, 4):
         time.sleep(0.05)
         progress(step)

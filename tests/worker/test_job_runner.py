@@ -117,16 +117,34 @@ def test_a_job_past_its_time_limit_fails_and_its_trainer_is_gone(
     assert job.progress is not None and not psutil.pid_exists(job.progress["pid"])
 
 
-def test_a_trainer_over_its_memory_limit_is_killed(
+def test_a_trainer_over_its_memory_limit_fails_at_once_as_out_of_memory(
     make_job: MakeJob, worker_settings: MakeSettings, redis_client: redis.Redis
 ) -> None:
     job_id = make_job("hog")
-    settings = worker_settings(trainer_memory_limit_bytes=200 * 1024**2, max_attempts=1)
-    assert run(job_id, settings, redis_client) is RunResult.DONE
+    settings = worker_settings(trainer_memory_limit_bytes=200 * 1024**2, max_attempts=3)
+    assert run(job_id, settings, redis_client) is RunResult.DONE  # not RETRY
     job = load_job(job_id)
-    assert job.status == "failed" and job.error is not None
-    assert job.error["code"] == "attempts_exhausted"
-    assert "more than 209715200 bytes" in job.error["message"]
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.error is not None and job.error["code"] == "out_of_memory"
+    message = job.error["message"]
+    assert "limit of 200 MiB" in message and "batch_size" in message
+    assert "TRAINER_MEMORY_LIMIT_BYTES" in message
+    peak_mib = int(message.split("used ")[1].split(" MiB")[0])
+    assert peak_mib > 200
+
+
+def test_a_trainer_flooding_stdout_fails_the_job_with_a_clear_code(
+    make_job: MakeJob, worker_settings: MakeSettings, redis_client: redis.Redis
+) -> None:
+    job_id = make_job("flood")
+    worker = psutil.Process()
+    before = worker.memory_info().rss
+    assert run(job_id, worker_settings(), redis_client) is RunResult.DONE
+    job = load_job(job_id)
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.error is not None and job.error["code"] == "trainer_output_flood"
+    assert "longer than" in job.error["message"]
+    assert worker.memory_info().rss - before < 200 * 1024**2
 
 
 def test_cancel_stops_a_running_job_within_seconds(

@@ -78,7 +78,7 @@ class ProgressReporter:
             self._pruner.global_achieved(),
         )
 
-    def report(self, step: int) -> None:
+    def report(self, step: int, mask_update: bool = False) -> None:
         loss = self._train_step.take_mean_loss()
         self._summaries.training(step, loss, self._train_step.learning_rate)
         rate = self.steps_per_second(step)
@@ -93,6 +93,7 @@ class ProgressReporter:
             layers=[layer.to_json() for layer in self._pruner.layer_states(step)],
             steps_per_second=round(rate, 3),
             eta_seconds=round((self._total - step) / rate, 1) if rate > 0 else None,
+            mask_update=mask_update,
         )
 
     def stats(self, steps: int) -> TrainingStats:
@@ -113,7 +114,7 @@ def fine_tune(
         if pruner.update_due(step):
             pruner.update(step)
             reporter.masks_updated(step)
-            reporter.report(step)
+            reporter.report(step, mask_update=True)
             throttle.reset()
         x, y = next(iterator)
         train_step(x, y)

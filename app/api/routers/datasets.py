@@ -18,7 +18,7 @@ from app.api.schemas.common import ListResponse, created_links, error_responses
 from app.api.schemas.datasets import DatasetOut
 from app.api.services.inputs import dataset_filename, delete_input, store_dataset
 from app.api.services.ownership import get_owned, list_owned
-from app.api.services.quotas import check_storage_quota
+from app.api.services.quotas import precheck_storage_quota
 from app.api.uploads import multipart_openapi, receive_upload
 from app.core.db.models import Dataset
 
@@ -45,7 +45,7 @@ UPLOAD_DOC = (
 async def upload_dataset(
     request: Request, tenant: CurrentTenant, db: DbSession, settings: SettingsDep
 ) -> DatasetOut:
-    await run_in_threadpool(check_storage_quota, db, tenant.id, 0, settings)
+    await run_in_threadpool(precheck_storage_quota, db, tenant.id, settings)
     async with receive_upload(request, settings) as upload:
         dataset = await run_in_threadpool(store_dataset, db, tenant.id, upload, settings)
     return DatasetOut.from_row(dataset)

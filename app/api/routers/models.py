@@ -18,7 +18,7 @@ from app.api.schemas.common import ListResponse, created_links, error_responses
 from app.api.schemas.models import ModelOut
 from app.api.services.inputs import delete_input, model_filename, store_model
 from app.api.services.ownership import get_owned, list_owned
-from app.api.services.quotas import check_storage_quota
+from app.api.services.quotas import precheck_storage_quota
 from app.api.uploads import multipart_openapi, receive_upload
 from app.core.db.models import Model
 
@@ -47,7 +47,7 @@ async def upload_model(
 ) -> ModelOut:
     """Streamed to disk with a size cap, hashed, checked (archive safety, op allow-list,
     signatures) and stored. A bad file is rejected with the reason, and nothing is kept."""
-    await run_in_threadpool(check_storage_quota, db, tenant.id, 0, settings)
+    await run_in_threadpool(precheck_storage_quota, db, tenant.id, settings)
     async with receive_upload(request, settings) as upload:
         model = await run_in_threadpool(store_model, db, tenant.id, upload, settings)
     return ModelOut.from_row(model)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.api.downloads import safe_filename
 from app.api.errors import ApiError
 from app.api.services.ownership import KINDS, get_owned
-from app.api.services.quotas import check_storage_quota
+from app.api.services.quotas import check_storage_quota, lock_tenant_storage
 from app.api.storable_text import PROBLEM, unstorable_location
 from app.api.uploads import ReceivedUpload
 from app.core.db.models import ACTIVE_STATUSES, Blob, Dataset, Job, Model
@@ -114,6 +114,7 @@ def _store(
 ) -> Input:
     """Within the tenant's quota, the upload's bytes as a blob and the row that points at it,
     committed together."""
+    lock_tenant_storage(session, tenant_id)
     check_storage_quota(session, tenant_id, upload.size_bytes, settings)
     blob = BlobStore(session, settings.blob_chunk_bytes).put_file(upload.path, tenant_id)
     row = row_for(blob)

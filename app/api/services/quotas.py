@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.api.errors import ApiError
@@ -28,6 +28,25 @@ def check_storage_quota(
             f"({used} in use); delete models, datasets or jobs you no longer need",
             {"limit": limit, "used": used, "incoming": incoming},
         )
+
+
+def precheck_storage_quota(session: Session, tenant_id: str, settings: Settings) -> None:
+    """Before an upload's body arrives: a tenant already at its limit is refused at once. The
+    connection then goes back to the pool, not held while a slow client sends the body."""
+    try:
+        check_storage_quota(session, tenant_id, 0, settings)
+    finally:
+        session.close()
+
+
+def lock_tenant_storage(session: Session, tenant_id: str) -> None:
+    """Serialize a tenant's stores until the transaction ends, so two uploads at once cannot
+    both pass the storage limit. An advisory lock, not the tenant row: a long upload being
+    written must not hold up the tenant's job submissions."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('shears-storage:' || :tenant))"),
+        {"tenant": tenant_id},
+    )
 
 
 def lock_tenant(session: Session, tenant_id: str) -> None:

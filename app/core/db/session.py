@@ -22,8 +22,8 @@ def sqlalchemy_url(url: str) -> str:
 
 # As many kept connections as the API runs sync routes at once (anyio's 40 worker threads):
 # with fewer, under load the overflow ones are closed and reopened (a new backend and a SCRAM
-# handshake each) for a third of all requests. The overflow is for the upload routes, which
-# hold a session while the body arrives, outside the worker threads.
+# handshake each) for a third of all requests. Uploads and downloads hold a connection only
+# while they talk to Postgres, never while bytes travel to or from a client.
 POOL_SIZE = 40
 POOL_OVERFLOW = 10
 

