@@ -47,8 +47,9 @@ def block_warnings(hparams: PruningHParams, exports: list[str]) -> list[str]:
         if slow:
             warnings.append(
                 f"export {name}: Dense kernels pruned in blocks {', '.join(slow)} are stored "
-                f"sparse but run at dense speed; TFLite runs FULLY_CONNECTED layers sparse in "
-                f"1x{height} input blocks: set block_height={height}, block_width=1 (and the "
-                f"same '{height}x1' in block_dims_map) to make them faster"
+                f"sparse but run at dense speed; TFLite's sparse FULLY_CONNECTED kernel takes "
+                f"1x{height} input blocks: set block_height={height}, block_width=1 (and "
+                f"'{height}x1' in block_dims_map) for it to run them; whether that beats the "
+                f"dense file on this CPU is in metrics.exports.{name}.latency_ms"
             )
     return warnings
