@@ -94,7 +94,12 @@ def digits_training(steps: int, seed: int) -> dict[str, Any]:
 
 
 def run_shears(
-    model_path: Path, data_path: Path, hparams: dict[str, Any], training: dict[str, Any], out: Path
+    model_path: Path,
+    data_path: Path,
+    hparams: dict[str, Any],
+    training: dict[str, Any],
+    out: Path,
+    exports: list[str] | None = None,
 ) -> dict[str, Any]:
     """One Shears job in this process; its metrics.json as a dict. Events go nowhere."""
     with open(os.devnull, "w") as sink:
@@ -105,6 +110,7 @@ def run_shears(
             parse_training(training),
             str(out),
             EventStream(sink),
+            exports,
         )
 
 

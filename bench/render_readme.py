@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import readme_accuracy, readme_engine, readme_service
+from bench import readme_accuracy, readme_engine, readme_payoff, readme_service
 from bench.common import RESULTS_DIR
 from bench.readme_format import Payload, Section
 
@@ -33,6 +33,7 @@ SECTIONS: dict[str, tuple[str, Renderer]] = {
     "engine_overhead": ("Time per training step", readme_engine.engine_overhead),
     "mask_update": ("One mask update", readme_engine.mask_update),
     "size": ("Size on disk", readme_engine.size),
+    "payoff": ("Smaller and faster: TFLite exports", readme_payoff.payoff),
     "large_sparse": ("Large-sparse against small-dense", readme_accuracy.large_sparse),
     "service": ("The service's own cost", readme_service.service),
     "service_load": ("The API under load", readme_service.service_load),

@@ -19,6 +19,7 @@ BENCHMARKS = [
     "quality",
     "large_sparse",
     "size",
+    "payoff",
     "service",
     "service_load",
 ]

@@ -104,9 +104,12 @@ class ShearsClient:
         training: dict[str, Any] | None = None,
         name: str | None = None,
         idempotency_key: str | None = None,
+        exports: list[str] | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"model_id": model_id, "dataset_id": dataset_id}
         body |= {"hparams": hparams or {}, "training": training or {}}
+        if exports:
+            body["exports"] = exports
         if name:
             body["name"] = name
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}

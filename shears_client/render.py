@@ -180,6 +180,43 @@ def size_table(metrics: dict[str, Any]) -> Table:
     return table
 
 
+def fmt_ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g} ms"
+
+
+def exports_table(metrics: dict[str, Any]) -> Table | None:
+    """Each TFLite export, dense against pruned: file size, latency and accuracy."""
+    exports = metrics.get("exports") or {}
+    if not exports:
+        return None
+    table = Table(title="TFLite exports, pruned against dense (1 thread, batch 1)")
+    failures: list[str] = []
+    columns = ("export", "file dense", "file pruned", "size", "latency dense", "latency pruned")
+    for column in (*columns, "speed-up", "accuracy dense", "accuracy pruned", "sparse tensors"):
+        table.add_column(column, justify="left" if column == "export" else "right")
+    for name, entry in exports.items():
+        if "error" in entry:
+            failures.append(f"{name} failed: {entry['error'].get('message')}")
+            continue
+        latency = entry.get("latency_ms") or {}
+        dense, pruned = latency.get("dense"), latency.get("pruned")
+        table.add_row(
+            name,
+            fmt_bytes(entry.get("dense_bytes")),
+            fmt_bytes(entry.get("bytes")),
+            fmt_pct(entry["bytes"] / entry["dense_bytes"] if entry.get("dense_bytes") else None),
+            fmt_ms(dense),
+            fmt_ms(pruned),
+            f"{dense / pruned:.2f}x" if dense and pruned else "-",
+            fmt_pct(entry.get("dense_accuracy")),
+            fmt_pct(entry.get("accuracy")),
+            f"{entry.get('sparse_tensors')} of "
+            f"{(entry.get('sparse_tensors') or 0) + (entry.get('dense_tensors') or 0)}",
+        )
+    table.caption = "\n".join(failures) or None
+    return table
+
+
 def training_line(metrics: dict[str, Any]) -> str:
     training = metrics.get("training") or {}
     return (
@@ -190,9 +227,11 @@ def training_line(metrics: dict[str, Any]) -> str:
 
 
 def metrics_tables(metrics: dict[str, Any]) -> list[Table]:
-    return [
+    tables = [
         before_after_table(metrics),
         sparsity_table(metrics),
         params_table(metrics),
         size_table(metrics),
     ]
+    exports = exports_table(metrics)
+    return tables if exports is None else [*tables, exports]

@@ -67,7 +67,12 @@ def _run_attempt(
         return RunResult.DONE
     out = scratch / "out"
     command = trainer_command(
-        model_path, data_path, json.dumps(job.hparams), json.dumps(job.training), out
+        model_path,
+        data_path,
+        json.dumps(job.hparams),
+        json.dumps(job.training),
+        out,
+        json.dumps(job.exports),
     )
     trainer = TrainerProcess(command, scratch, TrainerLimits(settings.trainer_memory_limit_bytes))
     try:
@@ -127,7 +132,11 @@ def _store_success(
 ) -> None:
     metrics = read_metrics(out)
     files = package_outputs(
-        out, artifacts_dir, job.model_format == "keras", settings.max_extracted_bytes
+        out,
+        artifacts_dir,
+        job.model_format == "keras",
+        settings.max_extracted_bytes,
+        job.exports,
     )
     with session_scope() as session:
         history = job_state.progress_history(session, job.id)

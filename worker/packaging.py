@@ -11,6 +11,7 @@ import json
 import os
 import tarfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +75,7 @@ def read_metrics(out_dir: Path, max_bytes: int = 16 * 1024 * 1024) -> dict[str, 
 
 
 def package_outputs(
-    out_dir: Path, dest: Path, keras_upload: bool, max_bytes: int
+    out_dir: Path, dest: Path, keras_upload: bool, max_bytes: int, exports: Sequence[str] = ()
 ) -> dict[str, Path]:
     """Artifact kind -> file, for everything the trainer produced (report.png comes later)."""
     saved_model = out_dir / SAVED_MODEL_DIR
@@ -98,6 +99,10 @@ def package_outputs(
         if not _is_regular(keras_file):
             raise ArtifactError("trainer_output_invalid", "the trainer wrote no model.keras")
         files["model.keras"] = keras_file
+    for export in exports:  # a requested export whose conversion failed has no file
+        tflite = out_dir / f"{export}.tflite"
+        if _is_regular(tflite):
+            files[f"{export}.tflite"] = tflite
     total = sum(path.stat().st_size for path in files.values())
     if total > max_bytes:
         raise ArtifactError(

@@ -199,7 +199,9 @@ class TrainerProcess:
             return ""
 
 
-def trainer_command(model: Path, data: Path, hparams: str, training: str, out: Path) -> list[str]:
+def trainer_command(
+    model: Path, data: Path, hparams: str, training: str, out: Path, exports: str = "[]"
+) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -212,4 +214,6 @@ def trainer_command(model: Path, data: Path, hparams: str, training: str, out: P
         training,
         "--out",
         str(out),
+        "--exports",
+        exports,
     ]

@@ -49,6 +49,16 @@ class JobStatus(StrEnum):
 class DownloadFormat(StrEnum):
     saved_model = "tar.gz"
     keras = "keras"
+    tflite = "tflite"
+    tflite_int8 = "tflite_int8"
+
+
+# The file each single-file format is saved as, in the output folder.
+SINGLE_FILES = {
+    DownloadFormat.keras: "model.keras",
+    DownloadFormat.tflite: "model.tflite",
+    DownloadFormat.tflite_int8: "model_int8.tflite",
+}
 
 
 def _watch_to_end(client: ShearsClient, job_id: str) -> None:
@@ -79,6 +89,10 @@ def submit(
         str | None, typer.Option(help="The training config: a JSON object, or @file.json")
     ] = None,
     name: Annotated[str | None, typer.Option(help="A label for the job.")] = None,
+    export: Annotated[
+        list[str] | None,
+        typer.Option("--export", help="A TFLite export: tflite or tflite_int8 (repeatable)."),
+    ] = None,
     idempotency_key: Annotated[
         str | None, typer.Option(help="Resubmitting with the same key returns the first job.")
     ] = None,
@@ -94,6 +108,7 @@ def submit(
         training=parse_training_option(training),
         name=name,
         idempotency_key=idempotency_key,
+        exports=export,
     )
     print_resource("Job", job, FIELDS, quiet)
     for warning in job.get("warnings") or []:
@@ -150,15 +165,19 @@ def download(
     output: Annotated[Path, typer.Option("--output", "-o", help="An empty or new folder.")],
     fmt: Annotated[
         DownloadFormat,
-        typer.Option("--format", help="tar.gz: the SavedModel, unpacked; keras: model.keras"),
+        typer.Option(
+            "--format",
+            help="tar.gz: the SavedModel, unpacked; keras: model.keras; tflite: model.tflite; "
+            "tflite_int8: model_int8.tflite",
+        ),
     ] = DownloadFormat.saved_model,
 ) -> None:
     """Download the pruned model (checked against its sha256) into a folder."""
     client = get_client(ctx)
-    if fmt is DownloadFormat.keras:
+    if fmt in SINGLE_FILES:
         require_empty_dir(output)
-        client.download_job_model(job_id, output / "model.keras", "keras")
-        typer.echo(f"saved the pruned Keras model to {output / 'model.keras'}")
+        client.download_job_model(job_id, output / SINGLE_FILES[fmt], fmt.value)
+        typer.echo(f"saved the pruned {fmt.value} model to {output / SINGLE_FILES[fmt]}")
         return
     client.download_saved_model(job_id, output)
     typer.echo(f"unpacked the pruned SavedModel into {output}")

@@ -84,3 +84,22 @@ def test_metrics_symlink_is_not_followed(tmp_path: Path, secret: Path) -> None:
     (tmp_path / "metrics.json").symlink_to(secret)
     with pytest.raises(ArtifactError):
         read_metrics(tmp_path)
+
+
+def test_requested_exports_are_packed_and_a_symlinked_one_is_not(
+    tmp_path: Path, secret: Path
+) -> None:
+    out = trainer_output(tmp_path / "out", secret)
+    (out / "tflite.tflite").write_bytes(b"TFL3 float")
+    (out / "tflite_int8.tflite").symlink_to(secret)
+    (out / "unasked.tflite").write_bytes(b"TFL3")
+    files = package_outputs(
+        out,
+        tmp_path / "artifacts",
+        keras_upload=False,
+        max_bytes=10**6,
+        exports=["tflite", "tflite_int8"],
+    )
+    assert files["tflite.tflite"].read_bytes() == b"TFL3 float"
+    assert "tflite_int8.tflite" not in files
+    assert not any("unasked" in kind for kind in files)

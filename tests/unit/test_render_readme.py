@@ -277,3 +277,63 @@ def test_the_command_rewrites_the_readme_in_place(tmp_path: Path) -> None:
     assert text.startswith(README)
     assert "| 75 % | 97.55 ± 0.21 |" in text
     assert text.count(START) == 1 and text.count(END) == 1
+
+
+def payoff_export(size: float, latency: float, accuracy: float) -> dict[str, Any]:
+    return {
+        "size_ratio": size,
+        "latency_ratio": latency,
+        "accuracy": accuracy,
+        "sparse_tensors": 4,
+        "dense_tensors": 0,
+    }
+
+
+PAYOFF = {
+    "quick": True,
+    "complete": True,
+    "goal": {
+        "row": "Dense-heavy MLP, 0.9 in 1x4 blocks",
+        "limits": {
+            "latency_ratio": 0.25,
+            "size_ratio": 0.15,
+            "float_points": 0.1,
+            "int8_points": 1,
+        },
+        "measured": {
+            "latency_ratio": 0.31,
+            "size_ratio": 0.11,
+            "float_points": 0.0,
+            "int8_points": 0.3,
+        },
+        "met": {
+            "latency_ratio": False,
+            "size_ratio": True,
+            "float_points": True,
+            "int8_points": True,
+        },
+    },
+    "rows": [
+        {
+            "model": "Dense-heavy MLP",
+            "blocks": "1x4",
+            "sparsity": 0.9,
+            "savedmodel_accuracy": 0.975,
+            "exports": {
+                "tflite": payoff_export(0.11, 0.31, 0.975),
+                "tflite_int8": {"error": {"code": "export_failed", "message": "m", "op": None}},
+            },
+        }
+    ],
+}
+
+
+def test_payoff_rows_and_a_missed_goal_fall_short(tmp_path: Path) -> None:
+    section = rendered(tmp_path, payoff=PAYOFF)
+    assert (
+        "| Dense-heavy MLP | 1x4 | 90 % | float | 0.11 | 0.31 | 97.50 | 4 of 4 | 97.50 |" in section
+    )
+    assert "| Dense-heavy MLP | 1x4 | 90 % | int8 | failed |" in section
+    assert "float latency pruned/dense 0.31 (goal <= 0.25: missed)" in section
+    assert "float latency pruned/dense 0.31, over the goal of 0.25" in falls_short(section)
+    assert "float file pruned/dense 0.11, over" not in falls_short(section)

@@ -17,6 +17,7 @@ import traceback
 from typing import Any, NoReturn
 
 from worker.pruning.contract.errors import InvalidConfig, PruningError
+from worker.pruning.contract.exports import parse_exports
 from worker.pruning.contract.hparams import parse_hparams
 from worker.pruning.contract.training_config import parse_training
 from worker.pruning.loading import inspect_model
@@ -36,6 +37,7 @@ def _job_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hparams", default=None, help="JSON object or 'key=value,...'")
     parser.add_argument("--training", default=None, help="JSON object")
     parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--exports", default=None, help='JSON list, e.g. ["tflite"]')
     return parser
 
 
@@ -73,7 +75,8 @@ def _run(argv: list[str], events: EventStream) -> None:
     args = _job_parser().parse_args(argv)
     hparams = parse_hparams(_hparams_value(args.hparams))
     config = parse_training(_json_object(args.training, "invalid_training", "--training"))
-    run_pruning(args.model_path, args.data_path, hparams, config, args.out, events)
+    exports = parse_exports(json.loads(args.exports) if args.exports else None)
+    run_pruning(args.model_path, args.data_path, hparams, config, args.out, events, exports)
 
 
 def main(argv: list[str], events: EventStream | None = None) -> int:

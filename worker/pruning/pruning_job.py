@@ -13,6 +13,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from worker.pruning.contract.exports import block_warnings
 from worker.pruning.contract.hparams import PruningHParams
 from worker.pruning.contract.signatures import check_signature
 from worker.pruning.contract.training_config import TrainingConfig
@@ -34,6 +35,7 @@ from worker.pruning.results import (
     evaluate,
     raw_bytes,
 )
+from worker.pruning.tflite_exports import ExportInputs, run_exports
 from worker.pruning.train_step import TrainStep, build_optimizer, variables_with_gradients
 from worker.pruning.training_loop import ProgressReporter, TrainingStats, batches, fine_tune
 from worker.pruning.weight_selection import PrunedWeight, select_weights
@@ -168,21 +170,26 @@ def run_pruning(
     config: TrainingConfig,
     out_dir: str,
     events: EventStream,
+    exports: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Write out_dir/{saved_model, model.keras (Keras input), metrics.json, tensorboard}."""
+    """Write out_dir/{saved_model, model.keras (Keras input), metrics.json, tensorboard} and
+    out_dir/<export>.tflite for each requested export that converted."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     # The scratch directory holds an unpacked upload, which the export may still read (assets).
     with tempfile.TemporaryDirectory(prefix="shears-job-") as scratch:
         job = check_job(model_path, data_path, hparams, config, scratch)
-        warnings = hparams.schedule_warnings(job.total_steps)
+        warnings = hparams.schedule_warnings(job.total_steps) + block_warnings(
+            hparams, exports or []
+        )
         events.emit("started", total_steps=job.total_steps, warnings=warnings)
         upload_bytes = _upload_bytes(model_path, scratch)
 
         dense_dir = Path(scratch) / "dense_saved_model"
         dense_bytes, dense_gzip = _export_sizes(job.model, dense_dir)
-        shutil.rmtree(dense_dir)
+        if not exports:
+            shutil.rmtree(dense_dir)
         baseline = evaluate(job.model, job.loss_fn, job.metrics, job.val_batches)
 
         pruner, stats = _prune(job, hparams, config, out, events)
@@ -190,6 +197,15 @@ def run_pruning(
         pruned = evaluate(job.model, job.loss_fn, job.metrics, job.val_batches)
         pruned_bytes, pruned_gzip = _export_sizes(job.model, out / SAVED_MODEL_DIR)
         job.model.save_keras(str(out / KERAS_FILE))
+        if exports:
+            inputs = ExportInputs(
+                str(dense_dir),
+                str(out / SAVED_MODEL_DIR),
+                job.model.signature_name,
+                job.data,
+                job.metrics,
+            )
+            exported = run_exports(exports, inputs, out)
     report = build_metrics(
         baseline=baseline,
         pruned=pruned,
@@ -206,6 +222,8 @@ def run_pruning(
         training=_training_summary(config, job),
         warnings=warnings,
     )
+    if exports:
+        report["exports"] = exported
     (out / METRICS_FILE).write_text(json.dumps(json_safe(report), indent=2, allow_nan=False))
     events.emit("metrics", **report)
     return report

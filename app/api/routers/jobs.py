@@ -191,7 +191,7 @@ def events(
     summary="Download the pruned model",
     response_class=Response,
     responses={
-        **binary_response("application/zip", "application/gzip"),
+        **binary_response("application/zip", "application/gzip", "application/octet-stream"),
         **error_responses(404, 409, 422),
     },
 )
@@ -200,7 +200,12 @@ def download_model(
     tenant: CurrentTenant,
     db: DbSession,
     if_none_match: IfNoneMatch = None,
-    format: Annotated[ModelFormat, Query(description="keras only for .keras uploads.")] = "zip",
+    format: Annotated[
+        ModelFormat,
+        Query(
+            description="keras only for .keras uploads; tflite, tflite_int8 for a requested export."
+        ),
+    ] = "zip",
 ) -> Response:
     job = get_owned(db, Job, tenant.id, job_id)
     artifact = model_artifact(db, job, format)

@@ -51,9 +51,15 @@ class JobCreate(BaseModel):
         "are checked on submission (422).",
         examples=[{"epochs": 2, "batch_size": 64}],
     )
+    exports: list[str] = Field(
+        [],
+        description="PRUNING.md section 8: TFLite files to export, 'tflite' and/or 'tflite_int8'.",
+        examples=[["tflite", "tflite_int8"]],
+        max_length=8,
+    )
     name: str | None = Field(None, max_length=200)
 
-    @field_validator("model_id", "dataset_id", "hparams", "training", "name")
+    @field_validator("model_id", "dataset_id", "hparams", "training", "exports", "name")
     @classmethod
     def _storable(cls, value: Any, info: ValidationInfo) -> Any:
         where = unstorable_location(value, info.field_name or "")
@@ -98,7 +104,9 @@ class JobLinks(BaseModel):
     self: str
     events: str
     cancel: str
-    model: str = Field(description="Add ?format=zip (default), tar.gz, or keras.")
+    model: str = Field(
+        description="Add ?format=zip (default), tar.gz, keras, or an export: tflite, tflite_int8."
+    )
     metrics: str
     tensorboard: str
     report: str
@@ -120,6 +128,7 @@ class JobOut(BaseModel):
     hparams: dict[str, Any] = Field(description="Resolved: every default filled in.")
     training: dict[str, Any] = Field(description="Resolved: every default filled in.")
     warnings: list[str]
+    exports: list[str]
     progress: Progress | None
     metrics: dict[str, Any] | None = Field(description="PRUNING.md section 6; null until success.")
     error: JobErrorOut | None
@@ -142,6 +151,7 @@ class JobOut(BaseModel):
             hparams=row.hparams,
             training=row.training,
             warnings=row.warnings or [],
+            exports=row.exports or [],
             progress=row.progress,  # type: ignore[arg-type]
             metrics=row.metrics,
             error=row.error,  # type: ignore[arg-type]

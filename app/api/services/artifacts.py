@@ -8,13 +8,15 @@ from sqlalchemy.orm import Session
 
 from app.api.errors import ApiError
 from app.core.db.models import Job, JobArtifact, Model
+from worker.pruning.contract.exports import EXPORT_NAMES
 
-ModelFormat = Literal["zip", "tar.gz", "keras"]
+ModelFormat = Literal["zip", "tar.gz", "keras", "tflite", "tflite_int8"]
 
 MODEL_ARTIFACTS: dict[str, str] = {
     "zip": "saved_model.zip",
     "tar.gz": "saved_model.tar.gz",
     "keras": "model.keras",
+    **{export: f"{export}.tflite" for export in EXPORT_NAMES},
 }
 ARTIFACT_SUFFIXES = {
     "saved_model.zip": ".zip",
@@ -23,6 +25,7 @@ ARTIFACT_SUFFIXES = {
     "metrics.json": ".json",
     "tensorboard.tar.gz": ".tar.gz",
     "report.png": ".png",
+    **{f"{export}.tflite": ".tflite" for export in EXPORT_NAMES},
 }
 
 
@@ -56,11 +59,22 @@ def model_artifact(session: Session, job: Job, model_format: ModelFormat) -> Job
     model = session.get(Model, job.model_id) if job.model_id else None
     if model_format == "keras" and model is not None and model.container != "keras":
         raise _keras_unavailable(job)
+    if model_format in EXPORT_NAMES and model_format not in (job.exports or []):
+        raise ApiError(
+            404,
+            "export_not_requested",
+            f"job {job.id} did not ask for the {model_format} export; ask for it with "
+            f'"exports": ["{model_format}"] when creating a job',
+            {"exports": job.exports or []},
+        )
     require_succeeded(job)
     artifact = session.get(JobArtifact, (job.id, MODEL_ARTIFACTS[model_format]))
     if artifact is None:
         if model_format == "keras":
             raise _keras_unavailable(job)
+        error = ((job.metrics or {}).get("exports") or {}).get(model_format, {}).get("error")
+        if error:
+            raise ApiError(404, "export_failed", error.get("message", ""), error)
         raise ApiError(
             404, "artifact_not_found", f"job {job.id} has no {model_format} model stored"
         )

@@ -21,6 +21,7 @@ from app.core.events import Event, publish, record_event, stream_key
 from app.core.queue import enqueue_job
 from app.core.settings import Settings
 from app.core.storage import BlobStore
+from worker.pruning.contract.exports import block_warnings, parse_exports
 from worker.pruning.contract.hparams import parse_hparams
 from worker.pruning.contract.training_config import parse_training
 
@@ -79,6 +80,7 @@ def create_job(
         )
     hparams = parse_hparams(request.hparams)
     training = parse_training(request.training)
+    exports = parse_exports(request.exports)
     fingerprint = request_fingerprint(request)
     lock_tenant(session, tenant_id)
     if idempotency_key is not None:
@@ -100,7 +102,9 @@ def create_job(
         status="queued",
         hparams=hparams.model_dump(mode="json"),
         training=training.resolved(),
-        warnings=hparams.schedule_warnings(training.total_steps(train_rows)),
+        warnings=hparams.schedule_warnings(training.total_steps(train_rows))
+        + block_warnings(hparams, exports),
+        exports=exports,
         idempotency_key=idempotency_key,
         request_sha256=fingerprint,
     )

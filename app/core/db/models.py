@@ -129,6 +129,7 @@ class Job(Base):
     hparams: Mapped[dict[str, Any]] = mapped_column(JSONType)  # resolved, every default
     training: Mapped[dict[str, Any]] = mapped_column(JSONType)  # resolved, every default
     warnings: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    exports: Mapped[list[str]] = mapped_column(JSONType, default=list)  # tflite, tflite_int8
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -150,7 +151,7 @@ class Job(Base):
 
 class JobArtifact(Base):
     """kinds: saved_model.zip, saved_model.tar.gz, model.keras, metrics.json, tensorboard.tar.gz,
-    report.png"""
+    report.png, tflite.tflite, tflite_int8.tflite"""
 
     __tablename__ = "job_artifacts"
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)

@@ -109,3 +109,37 @@ def test_progress_fields_for_the_live_bar() -> None:
     assert fields == {"loss": "0.4123", "target": "50.0%", "achieved": "43.2%", "eta": "1:02:05"}
     assert progress_fields({}) == {"loss": "-", "target": "-", "achieved": "-", "eta": "-"}
     assert fmt_eta(59.6) == "1:00"
+
+
+EXPORTS = {
+    "tflite": {
+        "bytes": 120_000,
+        "gzip_bytes": 100_000,
+        "dense_bytes": 1_000_000,
+        "dense_gzip_bytes": 900_000,
+        "accuracy": 0.96,
+        "dense_accuracy": 0.97,
+        "latency_ms": {"pruned": 0.5, "dense": 2.0, "batch": 1, "threads": 1, "runs": 100},
+        "sparse_tensors": 3,
+        "dense_tensors": 1,
+    },
+    "tflite_int8": {
+        "error": {
+            "code": "export_failed",
+            "message": "tflite_int8 conversion failed: the model uses the TensorFlow op Erfinv",
+            "op": "Erfinv",
+        }
+    },
+}
+
+
+def test_exports_table_shows_size_latency_and_failures() -> None:
+    text = render(*metrics_tables({**METRICS, "exports": EXPORTS}))
+    cells = row(text, "tflite")
+    assert cells[:7] == ["tflite", "976.6 KiB", "117.2 KiB", "12.0%", "2 ms", "0.5 ms", "4.00x"]
+    assert cells[7:] == ["97.0%", "96.0%", "3 of 4"]
+    assert "tflite_int8 failed: tflite_int8 conversion failed: the model uses the" in text
+
+
+def test_no_exports_no_exports_table() -> None:
+    assert "TFLite" not in render(*metrics_tables(METRICS))
