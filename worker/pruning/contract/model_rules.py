@@ -62,19 +62,18 @@ def keras_layer_weights(class_names: Iterable[str]) -> dict[str, str]:
     return {}
 
 
-def loop_variables_refused(names: Sequence[str]) -> None:
-    """Refuse a model that is not Keras whose trainable variables are read inside a while loop
+def recurrent_saved_model_error(names: Sequence[str] = ()) -> PruningError:
+    """For a model that is not Keras whose trainable variables are read inside a while loop
     (a recurrent layer in a SavedModel): TensorFlow cannot differentiate the restored loop."""
-    if names:
-        raise PruningError(
-            RECURRENT_SAVED_MODEL,
-            f"the SavedModel reads {len(names)} trainable weights inside a while loop (a recurrent "
-            f"layer such as LSTM, GRU or SimpleRNN): {', '.join(names[:10])}; TensorFlow cannot "
-            "take gradients through a loop restored from a SavedModel, so it cannot be "
-            "fine-tuned; upload the Keras model as a .keras file (model.save('model.keras')) "
-            "instead",
-            {"weights": list(names)},
-        )
+    listed = f" {len(names)} trainable weights ({', '.join(names[:10])})" if names else " weights"
+    return PruningError(
+        RECURRENT_SAVED_MODEL,
+        f"the SavedModel reads{listed} inside a while loop (a recurrent layer such as LSTM, "
+        "GRU or SimpleRNN), and TensorFlow cannot take gradients through a loop restored from "
+        "a SavedModel, so it cannot be fine-tuned; upload the Keras model as a .keras file "
+        "(model.save('model.keras')) instead",
+        {"weights": list(names)},
+    )
 
 
 def saved_variable_kind(name: str, rank: int, feeds_depthwise: bool) -> str | None:
