@@ -211,3 +211,17 @@ def test_lstm_keras_file_keeps_its_recurrent_kernels_sparse(built, tmp_path) -> 
     for variable in (cell.kernel, cell.recurrent_kernel):
         assert abs(float(np.mean(variable.numpy() == 0.0)) - 0.75) <= 0.02, variable.path
     assert float(np.mean(cell.bias.numpy() == 0.0)) < 0.5
+
+
+def test_n_by_m_groups_run_along_the_rows_of_recurrent_kernels(built, tmp_path) -> None:
+    """2:4 over the inputs of each gate unit: rows of kernel (x @ W) and recurrent kernel."""
+    model, data = built["lstm", "keras"]
+    hparams = {**HPARAMS, "target_sparsity": 0.5, "sparsity_m_by_n": "2:4"}
+    code, events = run_cli(prune_argv(model, data, tmp_path / "out", hparams, TRAINING))
+    assert code == 0, events[-1]
+    pruned = keras.models.load_model(tmp_path / "out" / "model.keras", compile=False)
+    cell = pruned.get_layer("lstm").cell
+    for variable in (cell.kernel, cell.recurrent_kernel):
+        values = variable.numpy()
+        groups = values.reshape(values.shape[0] // 4, 4, values.shape[1])
+        assert np.all(np.count_nonzero(groups, axis=1) <= 2), variable.path

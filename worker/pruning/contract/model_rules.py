@@ -21,8 +21,9 @@ from worker.pruning.contract.signatures import Shape, Signature, TensorInfo
 FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
 DEPTHWISE_KIND = "depthwise"  # pruned only when named in weight_sparsity_map
 PRUNABLE_VARIABLE_KIND = "variable"  # a prunable variable of a model that is not Keras
-# Last name components that mark a variable as a bias or normalization parameter.
+# Refusal code: a SavedModel whose trainable variables are read inside a while loop.
 RECURRENT_SAVED_MODEL = "recurrent_saved_model"
+# Last name components that mark a variable as a bias or normalization parameter.
 NEVER_PRUNED_NAMES = frozenset({"bias", "gamma", "beta", "moving_mean", "moving_variance"})
 
 _CONV = "Conv1D Conv2D Conv3D Convolution1D Convolution2D Convolution3D".split()
