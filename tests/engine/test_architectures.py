@@ -55,7 +55,7 @@ def bigru_classifier() -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((6, 4), name="seq"),
-            L.Bidirectional(L.GRU(6), name="bi"),
+            L.Bidirectional(L.GRU(6, name="gru"), name="bi"),
             L.Dense(2, name="fc"),
         ]
     )

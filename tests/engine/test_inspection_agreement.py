@@ -57,7 +57,7 @@ def build_recurrent_zoo() -> keras.Model:
     x = layers.Bidirectional(
         layers.LSTM(3, return_sequences=True, name="fw"), backward_layer=backward, name="bi"
     )(x)
-    x = layers.Bidirectional(layers.GRU(3, return_sequences=True), name="bigru")(x)
+    x = layers.Bidirectional(layers.GRU(3, return_sequences=True, name="g"), name="bigru")(x)
     x = layers.RNN(layers.SimpleRNNCell(2, name="simple"), name="plain")(x)
     inner = keras.Sequential([keras.Input((2,)), layers.Dense(2, name="fc")], name="inner")
     return keras.Model(sequence, inner(x))
@@ -224,8 +224,8 @@ EXPECTED_PRUNABLE = {
     "recurrent.keras": [
         ("back/lstm_cell/kernel", (3, 12)),
         ("back/lstm_cell/recurrent_kernel", (3, 12)),
-        ("backward_gru/gru_cell/kernel", (6, 9)),
-        ("backward_gru/gru_cell/recurrent_kernel", (3, 9)),
+        ("backward_g/gru_cell/kernel", (6, 9)),
+        ("backward_g/gru_cell/recurrent_kernel", (3, 9)),
         ("c1/kernel", (4, 16)),
         ("c1/recurrent_kernel", (4, 16)),
         ("c2/kernel", (4, 9)),
@@ -233,8 +233,8 @@ EXPECTED_PRUNABLE = {
         ("fc/kernel", (2, 2)),
         ("forward_fw/lstm_cell/kernel", (3, 12)),
         ("forward_fw/lstm_cell/recurrent_kernel", (3, 12)),
-        ("forward_gru/gru_cell/kernel", (6, 9)),
-        ("forward_gru/gru_cell/recurrent_kernel", (3, 9)),
+        ("forward_g/gru_cell/kernel", (6, 9)),
+        ("forward_g/gru_cell/recurrent_kernel", (3, 9)),
         ("lstm/lstm_cell/kernel", (3, 16)),
         ("lstm/lstm_cell/recurrent_kernel", (4, 16)),
         ("simple/kernel", (6, 2)),
