@@ -18,7 +18,7 @@ from typing import Any
 from app.inspection.errors import UploadRejected
 from app.inspection.keras_layers import KerasLayer
 from app.inspection.prunable import Weight
-from worker.pruning.contract.model_rules import KERAS_WEIGHT_KINDS
+from worker.pruning.contract.model_rules import KERAS_WEIGHT_KINDS, RNN_LAYER_CELLS
 
 LAYOUT_SCRIPT = Path(__file__).with_name("h5_layout.py")
 TIMEOUT_SECONDS = 60
@@ -28,6 +28,8 @@ def _h5_order(kinds: dict[str, str]) -> tuple[str, ...]:
     """The attributes of a layer's weights in the order Keras numbers them in the .h5 file."""
     if "pointwise_kernel" in kinds:
         return ("depthwise_kernel", "pointwise_kernel", "bias")
+    if "recurrent_kernel" in kinds:
+        return ("kernel", "recurrent_kernel", "bias")
     if "kernel" in kinds:
         return ("kernel", "bias")
     return tuple(kinds)
@@ -48,9 +50,23 @@ def read_keras_weights(path: Path, layers: list[KerasLayer]) -> list[Weight]:
         named = by_name.get(chain[-1], [])
         owner = by_path.get(chain) or (named[0] if len(named) == 1 else None)
         # A layer's inner cells and wrapped layers sort with the nearest layer the config knows.
-        known = [position[chain[:n]] for n in range(len(chain), 0, -1) if chain[:n] in position]
-        order = position[owner.path] if owner else (known[0] if known else len(layers))
-        owned.append((order, chain, list(_layer_weights(chain[-1], owner, group["datasets"]))))
+        known = [chain[:n] for n in range(len(chain), 0, -1) if chain[:n] in position]
+        order = position[owner.path] if owner else (position[known[0]] if known else len(layers))
+        parent = by_path[known[0]] if known and not owner else None
+        if (
+            parent is not None
+            and parent.class_name in RNN_LAYER_CELLS
+            and len(known[0]) == len(chain) - 1
+        ):
+            # The cell an LSTM/GRU/SimpleRNN builds itself: Keras names its weights
+            # "<layer>/<cell>/<attribute>" and the config does not describe it.
+            weights = _layer_weights(
+                "/".join(chain[-2:]), RNN_LAYER_CELLS[parent.class_name], parent.trainable, group
+            )
+        else:
+            layer_class = owner.class_name if owner else ""
+            weights = _layer_weights(chain[-1], layer_class, bool(owner and owner.trainable), group)
+        owned.append((order, chain, list(weights)))
     owned.sort(key=lambda item: item[:2])  # the config's layer order, as model.weights has it
     return [weight for _order, _chain, weights in owned for weight in weights]
 
@@ -80,18 +96,17 @@ def read_h5_layout(path: Path) -> list[dict[str, Any]]:
 
 
 def _layer_weights(
-    layer_name: str, layer: KerasLayer | None, datasets: list[dict[str, Any]]
+    prefix: str, layer_class: str, trainable: bool, group: dict[str, Any]
 ) -> Iterator[Weight]:
     # A weight of a layer the config does not describe is never pruned (layer_class "").
-    layer_class = layer.class_name if layer else ""
     attributes = _WEIGHT_ATTRIBUTES.get(layer_class, ())
-    for index, dataset in enumerate(sorted(datasets, key=_variable_order)):
+    for index, dataset in enumerate(sorted(group["datasets"], key=_variable_order)):
         attribute = attributes[index] if index < len(attributes) else f"weight_{index}"
         yield Weight(
-            name=f"{layer_name}/{attribute}",
+            name=f"{prefix}/{attribute}",
             shape=list(dataset["shape"]),
             dtype=dataset["dtype"],
-            trainable=layer.trainable if layer else False,
+            trainable=trainable,
             layer_class=layer_class,
             attribute=attribute,
         )

@@ -28,6 +28,8 @@ class Weight:
     attribute: str | None = None
     # Seen in the graph as a depthwise-convolution filter.
     depthwise: bool = False
+    # Read inside a while loop of the graph (a recurrent layer).
+    in_loop: bool = False
 
 
 def is_prunable(weight: Weight) -> bool:

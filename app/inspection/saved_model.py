@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from app.inspection.dataset_fit import refusals_as_422
 from app.inspection.descriptions import ModelDescription, Signatures
 from app.inspection.errors import UploadRejected
 from app.inspection.op_check import check_ops
@@ -18,7 +19,8 @@ from app.inspection.prunable import Weight, summarize
 from app.inspection.saved_model_proto import read_saved_model
 from app.inspection.tensor_specs import dtype_name, shape_from_proto, tensor_spec
 from app.inspection.variable_names import variable_names
-from app.inspection.variable_usage import depthwise_variable_ids
+from app.inspection.variable_usage import variable_usage
+from worker.pruning.contract.model_rules import recurrent_saved_model_error
 
 INIT_OP_SIGNATURE = "__saved_model_init_op"
 SERVING_TAG = "serve"
@@ -37,7 +39,12 @@ def describe_saved_model(root: Path, container: str) -> ModelDescription:
             "the SavedModel has no serving signature; export it with "
             "model.export() or pass signatures= to tf.saved_model.save()",
         )
-    summary = summarize(_weights(meta_graph))
+    weights = list(_weights(meta_graph))
+    in_loops = [w.name for w in weights if w.trainable and w.in_loop]
+    if in_loops:
+        with refusals_as_422():
+            raise recurrent_saved_model_error(in_loops)
+    summary = summarize(weights)
     return ModelDescription(
         format="saved_model",
         signatures=signatures,
@@ -70,7 +77,7 @@ def _serving_meta_graph(proto: Any) -> Any:
 def _weights(meta_graph: Any) -> Iterator[Weight]:
     object_graph = meta_graph.object_graph_def
     signature_functions = _signature_functions(object_graph)
-    depthwise = depthwise_variable_ids(meta_graph, signature_functions)
+    usage = variable_usage(meta_graph, signature_functions)
     variable_ids = _model_variable_ids(object_graph, signature_functions)
     names = variable_names(object_graph, variable_ids)
     for node_id in variable_ids:
@@ -80,7 +87,8 @@ def _weights(meta_graph: Any) -> Iterator[Weight]:
             shape=shape_from_proto(variable.shape),
             dtype=dtype_name(variable.dtype),
             trainable=variable.trainable,
-            depthwise=node_id in depthwise,
+            depthwise=node_id in usage.depthwise,
+            in_loop=node_id in usage.in_loops,
         )
 
 

@@ -1,29 +1,42 @@
-"""Find the variables a SavedModel's signatures use as depthwise-convolution filters.
+"""Find the variables a SavedModel's signatures use as depthwise-convolution filters, and those
+they read inside a while loop (a recurrent layer).
 
 Without Keras metadata a variable's role is not written down, but the graph shows it: follow
 each captured variable from the signature's function into the functions it calls, and mark
-the ones that reach the filter input of a DepthwiseConv2dNative op.
+the ones that reach the filter input of a DepthwiseConv2dNative op, or enter a While op (a
+loop's body can only read a variable passed in as one of its loop inputs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.inspection.op_check import attr_functions
 
 DEPTHWISE_OPS = frozenset({"DepthwiseConv2dNative"})
+LOOP_OPS = frozenset({"While", "StatelessWhile"})
 _PASS_THROUGH = frozenset({"ReadVariableOp", "Identity", "Cast", "Snapshot"})
+DT_RESOURCE = 20  # tensorflow.DataType: a variable's handle
 # Ops whose called function takes the node's inputs from this offset on (input 0 is the branch
 # condition or index).
 _ARG_OFFSET = {"If": 1, "StatelessIf": 1, "Case": 1, "StatelessCase": 1}
 MAX_TRACE = 32
 
 
-def depthwise_variable_ids(meta_graph: Any, signature_functions: Iterable[str]) -> set[int]:
+@dataclass
+class VariableUsage:
+    """Object-graph node ids of the captured variables used each way."""
+
+    depthwise: set[int] = field(default_factory=set)
+    in_loops: set[int] = field(default_factory=set)
+
+
+def variable_usage(meta_graph: Any, signature_functions: Iterable[str]) -> VariableUsage:
     library = {f.signature.name: f for f in meta_graph.graph_def.library.function}
     concrete = meta_graph.object_graph_def.concrete_functions
-    marked: set[int] = set()
+    usage = VariableUsage()
     seen: set[tuple[str, frozenset[tuple[str, int]]]] = set()
     pending = []
     for name in signature_functions:
@@ -44,7 +57,15 @@ def depthwise_variable_ids(meta_graph: Any, signature_functions: Iterable[str]) 
             if node.op in DEPTHWISE_OPS and len(node.input) > 1:
                 arg = _trace_to_arg(node.input[1], producers, carried)
                 if arg is not None:
-                    marked.add(carried[arg])
+                    usage.depthwise.add(carried[arg])
+            if node.op in LOOP_OPS:
+                # Only a handle among the loop's inputs is read by the body; a value read before
+                # the loop (as tf-keras' LSTM passes its kernels) is differentiable as usual.
+                types = node.attr["T"].list.type
+                for source, dtype in zip(node.input, types, strict=False):
+                    arg = _trace_to_arg(source, producers, carried)
+                    if arg is not None and dtype == DT_RESOURCE:
+                        usage.in_loops.add(carried[arg])
             for callee in _callees(node, library):
                 offset = _ARG_OFFSET.get(node.op, 0)
                 params = [a.name for a in library[callee].signature.input_arg]
@@ -55,7 +76,7 @@ def depthwise_variable_ids(meta_graph: Any, signature_functions: Iterable[str]) 
                     if arg is not None:
                         passed[param] = carried[arg]
                 pending.append((callee, passed))
-    return marked
+    return usage
 
 
 def _callees(node: Any, library: dict[str, Any]) -> list[str]:

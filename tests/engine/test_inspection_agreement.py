@@ -44,6 +44,25 @@ def build_layer_zoo() -> keras.Model:
     return keras.Model([image, tokens], layers.Dense(3, name="fc")(layers.Dropout(0.2)(x)))
 
 
+def build_recurrent_zoo() -> keras.Model:
+    """Recurrent cells every way Keras names them: built by their layer, given to an RNN,
+    stacked, wrapped in Bidirectional (with its own backward layer), behind a nested model."""
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    sequence = keras.Input((5, 3), name="sequence")
+    x = layers.LSTM(4, return_sequences=True, name="lstm")(sequence)
+    cells = layers.StackedRNNCells([layers.LSTMCell(4, name="c1"), layers.GRUCell(3, name="c2")])
+    x = layers.RNN(cells, return_sequences=True, name="stacked")(x)
+    backward = layers.LSTM(3, go_backwards=True, return_sequences=True, name="back")
+    x = layers.Bidirectional(
+        layers.LSTM(3, return_sequences=True, name="fw"), backward_layer=backward, name="bi"
+    )(x)
+    x = layers.Bidirectional(layers.GRU(3, return_sequences=True, name="g"), name="bigru")(x)
+    x = layers.RNN(layers.SimpleRNNCell(2, name="simple"), name="plain")(x)
+    inner = keras.Sequential([keras.Input((2,)), layers.Dense(2, name="fc")], name="inner")
+    return keras.Model(sequence, inner(x))
+
+
 class Block(tf.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -113,10 +132,12 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     zoo = build_layer_zoo()
     zoo.save(root / "zoo.keras")
     zoo.export(str(root / "zoo_export"), verbose=False)
+    build_recurrent_zoo().save(root / "recurrent.keras")
     module = NestedModule()
     signatures = {"serving_default": module.serve, "decode": module.decode}
     tf.saved_model.save(module, str(root / "nested_module"), signatures=signatures)
-    built = {name: root / name for name in ("zoo.keras", "zoo_export", "nested_module")}
+    names = ("zoo.keras", "zoo_export", "nested_module", "recurrent.keras")
+    built = {name: root / name for name in names}
     if importlib.util.find_spec("tf_keras") is not None:
         subprocess.run(
             [sys.executable, "-c", TF_KERAS_SCRIPT, str(root / "tf_keras")],
@@ -129,7 +150,15 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return built
 
 
-KINDS = ["zoo.keras", "zoo_export", "nested_module", "tf_keras", "keras_export_dir", "module_dir"]
+KINDS = [
+    "zoo.keras",
+    "zoo_export",
+    "recurrent.keras",
+    "nested_module",
+    "tf_keras",
+    "keras_export_dir",
+    "module_dir",
+]
 
 
 @pytest.fixture(scope="module", params=KINDS)
@@ -190,6 +219,27 @@ EXPECTED_PRUNABLE = {
         ("enc/w_1", (4, 4)),
     ],
     "module_dir": [("hidden", (64, 32)), ("out", (32, 10))],
+    # Keras names a cell's weights after the layer that built it, or after the cell when
+    # the config gives it; biases are never pruned.
+    "recurrent.keras": [
+        ("back/lstm_cell/kernel", (3, 12)),
+        ("back/lstm_cell/recurrent_kernel", (3, 12)),
+        ("backward_g/gru_cell/kernel", (6, 9)),
+        ("backward_g/gru_cell/recurrent_kernel", (3, 9)),
+        ("c1/kernel", (4, 16)),
+        ("c1/recurrent_kernel", (4, 16)),
+        ("c2/kernel", (4, 9)),
+        ("c2/recurrent_kernel", (3, 9)),
+        ("fc/kernel", (2, 2)),
+        ("forward_fw/lstm_cell/kernel", (3, 12)),
+        ("forward_fw/lstm_cell/recurrent_kernel", (3, 12)),
+        ("forward_g/gru_cell/kernel", (6, 9)),
+        ("forward_g/gru_cell/recurrent_kernel", (3, 9)),
+        ("lstm/lstm_cell/kernel", (3, 16)),
+        ("lstm/lstm_cell/recurrent_kernel", (4, 16)),
+        ("simple/kernel", (6, 2)),
+        ("simple/recurrent_kernel", (2, 2)),
+    ],
 }
 
 

@@ -42,7 +42,9 @@ class CandidateWeight:
 
     @property
     def input_axis(self) -> int:
-        """The input-channel axis N:M groups run along."""
+        """The input-channel axis N:M groups run along: the rows of a 2-D kernel (Dense, an
+        Embedding table, an RNN cell's kernel and recurrent kernel, whose gates sit side by side
+        along the columns)."""
         if self.kind == "conv_transpose":
             return -1  # Keras keeps transpose kernels as (..., out_channels, in_channels).
         if self.kind in ("conv", "separable_pointwise") or len(self.shape) > 2:

@@ -11,8 +11,13 @@ import keras
 import tensorflow as tf
 
 from worker.pruning.contract.errors import PruningError
+from worker.pruning.contract.model_rules import recurrent_saved_model_error
 from worker.pruning.contract.training_config import TrainingConfig
 from worker.pruning.prunable_model import PrunableModel
+
+# What TensorFlow says when a graph takes gradients through a while loop restored from a
+# SavedModel that reads variables in its body (a Keras 3 export() of an LSTM).
+HANDLE_DATA_ERROR = "of a variable without handle data"
 
 
 def build_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
@@ -103,7 +108,13 @@ class TrainStep:
         self._step = tf.function(self._train_step, input_signature=list(element_spec))
 
     def __call__(self, x: dict[str, tf.Tensor], y: tf.Tensor) -> None:
-        self._step(x, y)
+        try:
+            self._step(x, y)
+        except ValueError as exc:
+            # The upload check refuses these; this is the last line of defence, at tracing.
+            if HANDLE_DATA_ERROR in str(exc):
+                raise recurrent_saved_model_error() from exc
+            raise
 
     def _train_step(self, x: dict[str, tf.Tensor], y: tf.Tensor) -> None:
         with tf.GradientTape() as tape:

@@ -67,7 +67,7 @@ def select_weights(
             "nothing_to_prune",
             f"no prunable weight left among {len(candidates)} candidates"
             + (" after do_not_prune" if candidates and hparams.do_not_prune else "")
-            + "; prunable weights are the trainable float kernels of Dense, Conv and Embedding "
-            "layers, or trainable float variables of rank >= 2 in a non-Keras SavedModel",
+            + "; prunable weights are the trainable float kernels of Dense, Conv, Embedding and "
+            "recurrent layers, or trainable float variables of rank >= 2 in a non-Keras SavedModel",
         )
     return selected

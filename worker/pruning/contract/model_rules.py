@@ -21,6 +21,8 @@ from worker.pruning.contract.signatures import Shape, Signature, TensorInfo
 FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
 DEPTHWISE_KIND = "depthwise"  # pruned only when named in weight_sparsity_map
 PRUNABLE_VARIABLE_KIND = "variable"  # a prunable variable of a model that is not Keras
+# Refusal code: a SavedModel whose trainable variables are read inside a while loop.
+RECURRENT_SAVED_MODEL = "recurrent_saved_model"
 # Last name components that mark a variable as a bias or normalization parameter.
 NEVER_PRUNED_NAMES = frozenset({"bias", "gamma", "beta", "moving_mean", "moving_variance"})
 
@@ -31,6 +33,12 @@ _TRANSPOSE = (
 ).split()
 _SEPARABLE = "SeparableConv1D SeparableConv2D SeparableConvolution1D SeparableConvolution2D"
 _DEPTHWISE = "DepthwiseConv1D DepthwiseConv2D"
+# A recurrent layer -> the cell class it builds for itself (its config names no cell); a generic
+# RNN layer's cells are in its config. Keras stores a cell's weights under the layer's name.
+RNN_LAYER_CELLS = {"LSTM": "LSTMCell", "GRU": "GRUCell", "SimpleRNN": "SimpleRNNCell"}
+# N:M groups of both recurrent matrices run along axis 0: rows are the inputs (x @ kernel,
+# h @ recurrent_kernel); the gates are concatenated along the output axis.
+_RNN_CELL = {"kernel": "rnn_kernel", "recurrent_kernel": "rnn_recurrent_kernel"}
 # Keras layer class name -> {attribute holding a weight: the weight's kind}.
 KERAS_WEIGHT_KINDS: dict[str, dict[str, str]] = {
     "Dense": {"kernel": "dense"},
@@ -42,6 +50,7 @@ KERAS_WEIGHT_KINDS: dict[str, dict[str, str]] = {
         for name in _SEPARABLE.split()
     },
     **{name: {"kernel": DEPTHWISE_KIND} for name in _DEPTHWISE.split()},
+    **{cell: dict(_RNN_CELL) for cell in RNN_LAYER_CELLS.values()},
 }
 
 
@@ -52,6 +61,20 @@ def keras_layer_weights(class_names: Iterable[str]) -> dict[str, str]:
         if name in KERAS_WEIGHT_KINDS:
             return KERAS_WEIGHT_KINDS[name]
     return {}
+
+
+def recurrent_saved_model_error(names: Sequence[str] = ()) -> PruningError:
+    """For a model that is not Keras whose trainable variables are read inside a while loop
+    (a recurrent layer in a SavedModel): TensorFlow cannot differentiate the restored loop."""
+    listed = f" {len(names)} trainable weights ({', '.join(names[:10])})" if names else " weights"
+    return PruningError(
+        RECURRENT_SAVED_MODEL,
+        f"the SavedModel reads{listed} inside a while loop (a recurrent layer such as LSTM, "
+        "GRU or SimpleRNN), and TensorFlow cannot take gradients through a loop restored from "
+        "a SavedModel, so it cannot be fine-tuned; upload the Keras model as a .keras file "
+        "(model.save('model.keras')) instead",
+        {"weights": list(names)},
+    )
 
 
 def saved_variable_kind(name: str, rank: int, feeds_depthwise: bool) -> str | None:
