@@ -13,6 +13,8 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from worker.pruning.channel_groups import ChannelGraph
+from worker.pruning.channel_job import channel_graph_for, finish_channels, make_pruner
 from worker.pruning.contract.hparams import PruningHParams
 from worker.pruning.contract.signatures import check_signature
 from worker.pruning.contract.training_config import TrainingConfig
@@ -52,6 +54,7 @@ class CheckedJob:
     train_batches: tf.data.Dataset
     val_batches: tf.data.Dataset
     total_steps: int
+    channels: ChannelGraph | None = None  # pruning_unit "channel"
 
 
 def check_job(
@@ -61,6 +64,7 @@ def check_job(
     check_signature(model.signatures(), model.signature_name)
     data = prepare_data(load_npz(data_path), model.signature, config.loss, config.validation_split)
     weights = select_weights(model.candidate_weights(), hparams)
+    channels = channel_graph_for(model, hparams)
     train_batches = batches(data.train, config.batch_size, shuffle_seed=config.seed)
     x, y = next(iter(train_batches))
     from_logits = resolve_from_logits(config, model.forward(x, training=False).numpy())
@@ -79,6 +83,7 @@ def check_job(
         train_batches=train_batches,
         val_batches=batches(data.val, config.batch_size),
         total_steps=config.total_steps(len(data.train)),
+        channels=channels,
     )
 
 
@@ -104,7 +109,7 @@ def prepare_pruning(
     tensorboard_dir: Path,
     events: EventStream,
 ) -> PruningRun:
-    pruner = Pruner(job.weights, hparams)
+    pruner = make_pruner(job.model, job.channels, job.weights, hparams)
     train_step = TrainStep(
         job.model,
         job.loss_fn,
@@ -175,6 +180,7 @@ def run_pruning(
         pruner, stats = _prune(job, hparams, config, out, events)
 
         pruned = evaluate(job.model, job.loss_fn, job.metrics, job.val_batches)
+        structure = None if job.channels is None else finish_channels(job.model, pruner, job.data.val)
         pruned_bytes, pruned_gzip = _export_sizes(job.model, out / SAVED_MODEL_DIR)
         job.model.save_keras(str(out / KERAS_FILE))
     report = build_metrics(
@@ -192,6 +198,8 @@ def run_pruning(
         training=_training_summary(config, job),
         warnings=warnings,
     )
+    if structure is not None:
+        report["structure"] = structure
     (out / METRICS_FILE).write_text(json.dumps(json_safe(report), indent=2, allow_nan=False))
     events.emit("metrics", **report)
     return report
