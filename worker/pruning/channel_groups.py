@@ -118,6 +118,9 @@ def trace_channels(model: keras.Model) -> ChannelGraph:
     graph = ChannelGraph()
     raw_inputs: dict[str, list[int]] = {}
     raw_outputs: dict[str, list[int]] = {}
+    # Keras's own keys for the nodes of this model's graph (a Sequential keeps it inside).
+    node_keys = getattr(model, "_functional", None) or model
+    node_keys = node_keys._nodes
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
@@ -125,7 +128,9 @@ def trace_channels(model: keras.Model) -> ChannelGraph:
             raise _refuse(layer, "a nested model; save the model flat")
         # A loaded Sequential model keeps stale nodes from earlier builds: take this graph's.
         in_graph = [
-            n for n in layer._inbound_nodes if all(id(t) in of_tensor for t in n.input_tensors)
+            node
+            for index, node in enumerate(layer._inbound_nodes)
+            if f"{id(layer)}_ib-{index}" in node_keys
         ]
         if len(in_graph) != 1:
             raise _refuse(layer, "a layer called more than once (shared weights)")

@@ -118,8 +118,9 @@ class ChannelPruner:
         removed: set[int] = set()
         for family in self.families:
             values = np.array([scores[g] for g in family.groups])
+            target = family.target(self.schedule, step)
             keep, family.threshold = update_mask(
-                values, family.target(self.schedule, step), family.threshold, self._decay, MaskSpec()
+                values, target, family.threshold, self._decay, MaskSpec()
             )
             if not keep.any():
                 keep[int(np.argmax(values))] = 1  # a layer keeps at least one channel

@@ -19,6 +19,7 @@ from worker.pruning.contract.hparams import PruningHParams
 from worker.pruning.contract.signatures import check_signature
 from worker.pruning.contract.training_config import TrainingConfig
 from worker.pruning.data import JobData, load_npz, prepare_data
+from worker.pruning.distillation import Distiller
 from worker.pruning.loading import load_prunable_model
 from worker.pruning.objectives import (
     MetricFactory,
@@ -55,6 +56,7 @@ class CheckedJob:
     val_batches: tf.data.Dataset
     total_steps: int
     channels: ChannelGraph | None = None  # pruning_unit "channel"
+    distiller: Distiller | None = None  # training.distillation
 
 
 def check_job(
@@ -65,6 +67,11 @@ def check_job(
     data = prepare_data(load_npz(data_path), model.signature, config.loss, config.validation_split)
     weights = select_weights(model.candidate_weights(), hparams)
     channels = channel_graph_for(model, hparams)
+    teacher = None
+    if config.distillation is not None:  # a second, frozen load of the upload
+        teacher_scratch = Path(scratch) / "teacher"
+        teacher_scratch.mkdir()
+        teacher = load_prunable_model(model_path, config.signature, str(teacher_scratch))
     train_batches = batches(data.train, config.batch_size, shuffle_seed=config.seed)
     x, y = next(iter(train_batches))
     from_logits = resolve_from_logits(config, model.forward(x, training=False).numpy())
@@ -84,6 +91,7 @@ def check_job(
         val_batches=batches(data.val, config.batch_size),
         total_steps=config.total_steps(len(data.train)),
         channels=channels,
+        distiller=None if teacher is None else Distiller(teacher, config, from_logits),
     )
 
 
@@ -117,6 +125,7 @@ def prepare_pruning(
         job.variables,
         pruner.masked_variables(),
         job.train_batches.element_spec,
+        job.distiller,
     )
     summaries = PruningSummaries(str(tensorboard_dir), hparams.name)
     reporter = ProgressReporter(
@@ -180,7 +189,9 @@ def run_pruning(
         pruner, stats = _prune(job, hparams, config, out, events)
 
         pruned = evaluate(job.model, job.loss_fn, job.metrics, job.val_batches)
-        structure = None if job.channels is None else finish_channels(job.model, pruner, job.data.val)
+        structure = None
+        if job.channels is not None:  # the rebuilt model replaces the masked one from here
+            structure = finish_channels(job.model, pruner, job.data.val)
         pruned_bytes, pruned_gzip = _export_sizes(job.model, out / SAVED_MODEL_DIR)
         job.model.save_keras(str(out / KERAS_FILE))
     report = build_metrics(

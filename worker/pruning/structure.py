@@ -74,9 +74,8 @@ def latencies(before: keras.Model, after: keras.Model, runs: int = LATENCY_RUNS)
     for batch in LATENCY_BATCHES:
         dense = median_latency_ms(before, batch, runs)
         small = median_latency_ms(after, batch, runs)
-        rows.append(
-            {"batch": batch, "before": round(dense, 4), "after": round(small, 4), "threads": threads()}
-        )
+        row = {"batch": batch, "before": round(dense, 4), "after": round(small, 4)}
+        rows.append({**row, "threads": threads()})
     return rows
 
 

@@ -14,9 +14,7 @@ import math
 from typing import Any
 
 # Layers whose output channels are scored and can be removed.
-PRODUCERS = frozenset(
-    "Conv1D Conv2D Conv3D Dense SeparableConv1D SeparableConv2D".split()
-)
+PRODUCERS = frozenset("Conv1D Conv2D Conv3D Dense SeparableConv1D SeparableConv2D".split())
 # Layers whose channel c depends only on input channel c, and which own per-channel weights:
 # they follow the channel they are fed (their weights are masked and sliced with it).
 COUPLED = frozenset("BatchNormalization DepthwiseConv1D DepthwiseConv2D".split())
