@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import readme_accuracy, readme_engine, readme_payoff, readme_service
+from bench import readme_accuracy, readme_channels, readme_engine, readme_payoff, readme_service
 from bench.common import RESULTS_DIR
 from bench.readme_format import Payload, Section
 
@@ -37,6 +37,7 @@ SECTIONS: dict[str, tuple[str, Renderer]] = {
     "large_sparse": ("Large-sparse against small-dense", readme_accuracy.large_sparse),
     "service": ("The service's own cost", readme_service.service),
     "service_load": ("The API under load", readme_service.service_load),
+    "channels": ("Channel pruning and distillation", readme_channels.channels),
 }
 
 

@@ -22,6 +22,7 @@ BENCHMARKS = [
     "payoff",
     "service",
     "service_load",
+    "channels",
 ]
 
 

@@ -28,6 +28,8 @@ class ModelDescription(_JsonRecord):
     params_total: int
     params_prunable: int
     container: str = ""  # "zip" | "tar.gz" | "keras": how the upload was packed
+    # {"layer", "message"}: why pruning_unit "channel" cannot trace this .keras model, if so
+    channel_refusal: dict[str, str] | None = None
 
 
 @dataclass

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.inspection.channel_check import channel_refusal
 from app.inspection.descriptions import ModelDescription
 from app.inspection.errors import UploadRejected
 from app.inspection.keras_config import check_keras_config
@@ -42,6 +43,7 @@ def describe_keras_file(tree: Path) -> ModelDescription:
         params_total=summary.params_total,
         params_prunable=summary.params_prunable,
         container="keras",
+        channel_refusal=channel_refusal(layers),
     )
 
 

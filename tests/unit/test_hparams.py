@@ -29,6 +29,8 @@ DOCUMENTED_DEFAULTS: dict[str, Any] = {
     "nbins": 256,
     "pruning_scope": "layer",
     "sparsity_m_by_n": None,
+    "pruning_unit": "weight",
+    "channel_criterion": "l2",
 }
 
 

@@ -13,11 +13,14 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from worker.pruning.channel_groups import ChannelGraph
+from worker.pruning.channel_job import channel_graph_for, finish_channels, make_pruner
 from worker.pruning.contract.exports import block_warnings
 from worker.pruning.contract.hparams import PruningHParams
 from worker.pruning.contract.signatures import check_signature
 from worker.pruning.contract.training_config import TrainingConfig
 from worker.pruning.data import JobData, load_npz, prepare_data
+from worker.pruning.distillation import Distiller
 from worker.pruning.loading import UNPACKED_DIR, load_prunable_model
 from worker.pruning.objectives import (
     MetricFactory,
@@ -60,6 +63,8 @@ class CheckedJob:
     train_batches: tf.data.Dataset
     val_batches: tf.data.Dataset
     total_steps: int
+    channels: ChannelGraph | None = None  # pruning_unit "channel"
+    distiller: Distiller | None = None  # training.distillation
 
 
 def check_job(
@@ -69,6 +74,12 @@ def check_job(
     check_signature(model.signatures(), model.signature_name)
     data = prepare_data(load_npz(data_path), model.signature, config.loss, config.validation_split)
     weights = select_weights(model.candidate_weights(), hparams)
+    channels = channel_graph_for(model, hparams)
+    teacher = None
+    if config.distillation is not None:  # a second, frozen load of the upload
+        teacher_scratch = Path(scratch) / "teacher"
+        teacher_scratch.mkdir()
+        teacher = load_prunable_model(model_path, config.signature, str(teacher_scratch))
     train_batches = batches(data.train, config.batch_size, shuffle_seed=config.seed)
     x, y = next(iter(train_batches))
     from_logits = resolve_from_logits(config, model.forward(x, training=False).numpy())
@@ -87,6 +98,8 @@ def check_job(
         train_batches=train_batches,
         val_batches=batches(data.val, config.batch_size),
         total_steps=config.total_steps(len(data.train)),
+        channels=channels,
+        distiller=None if teacher is None else Distiller(teacher, config, from_logits),
     )
 
 
@@ -118,7 +131,7 @@ def prepare_pruning(
     tensorboard_dir: Path,
     events: EventStream,
 ) -> PruningRun:
-    pruner = Pruner(job.weights, hparams)
+    pruner = make_pruner(job.model, job.channels, job.weights, hparams)
     train_step = TrainStep(
         job.model,
         job.loss_fn,
@@ -126,6 +139,7 @@ def prepare_pruning(
         job.variables,
         pruner.masked_variables(),
         job.train_batches.element_spec,
+        job.distiller,
     )
     summaries = PruningSummaries(str(tensorboard_dir), hparams.name)
     reporter = ProgressReporter(
@@ -195,6 +209,9 @@ def run_pruning(
         pruner, stats = _prune(job, hparams, config, out, events)
 
         pruned = evaluate(job.model, job.loss_fn, job.metrics, job.val_batches)
+        structure = None
+        if job.channels is not None:  # the rebuilt model replaces the masked one from here
+            structure = finish_channels(job.model, pruner, job.data.val)
         pruned_bytes, pruned_gzip = _export_sizes(job.model, out / SAVED_MODEL_DIR)
         job.model.save_keras(str(out / KERAS_FILE))
         if exports:
@@ -224,6 +241,8 @@ def run_pruning(
     )
     if exports:
         report["exports"] = exported
+    if structure is not None:
+        report["structure"] = structure
     (out / METRICS_FILE).write_text(json.dumps(json_safe(report), indent=2, allow_nan=False))
     events.emit("metrics", **report)
     return report

@@ -13,6 +13,7 @@ import tensorflow as tf
 from worker.pruning.contract.errors import PruningError
 from worker.pruning.contract.model_rules import recurrent_saved_model_error
 from worker.pruning.contract.training_config import TrainingConfig
+from worker.pruning.distillation import Distiller
 from worker.pruning.prunable_model import PrunableModel
 
 # What TensorFlow says when a graph takes gradients through a while loop restored from a
@@ -36,9 +37,18 @@ def build_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(**common)
 
 
-def model_loss(model: PrunableModel, loss_fn: Any, x: dict[str, Any], y: Any, training: bool):
-    outputs = model.forward(x, training=training)
-    loss = loss_fn(y, tf.cast(outputs, tf.float32))
+def model_loss(
+    model: PrunableModel,
+    loss_fn: Any,
+    x: dict[str, Any],
+    y: Any,
+    training: bool,
+    distiller: Distiller | None = None,
+):
+    outputs = tf.cast(model.forward(x, training=training), tf.float32)
+    loss = loss_fn(y, outputs)
+    if distiller is not None:
+        loss = distiller.blend(loss, outputs, x)
     extra = model.extra_losses() if training else []
     return loss + tf.add_n(extra) if extra else loss
 
@@ -97,8 +107,10 @@ class TrainStep:
         variables: list[Any],
         masked: list[tuple[Any, tf.Variable]],
         element_spec: Any,
+        distiller: Distiller | None = None,
     ) -> None:
         self._model, self._loss_fn, self._optimizer = model, loss_fn, optimizer
+        self._distiller = distiller
         self._variables = variables
         mask_of = {id(v): mask for v, mask in masked}
         self._masks = [mask_of.get(id(v)) for v in variables]
@@ -118,7 +130,7 @@ class TrainStep:
 
     def _train_step(self, x: dict[str, tf.Tensor], y: tf.Tensor) -> None:
         with tf.GradientTape() as tape:
-            loss = model_loss(self._model, self._loss_fn, x, y, training=True)
+            loss = model_loss(self._model, self._loss_fn, x, y, True, self._distiller)
         gradients = tape.gradient(loss, self._variables)
         gradients = [_masked(g, m) for g, m in zip(gradients, self._masks, strict=True)]
         self._optimizer.apply_gradients(zip(gradients, self._variables, strict=True))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.api.errors import ApiError
 from app.api.redis_client import get_redis
 from app.api.schemas.jobs import JobCreate
+from app.api.services.channel_unit import check_channel_unit
 from app.api.services.inputs import check_data_fits_model
 from app.api.services.ownership import get_owned
 from app.api.services.quotas import check_job_quota, lock_tenant
@@ -93,6 +94,8 @@ def create_job(
     model = get_owned(session, Model, tenant_id, request.model_id, shared_lock=True)
     dataset = get_owned(session, Dataset, tenant_id, request.dataset_id, shared_lock=True)
     train_rows = check_data_fits_model(model, dataset, training)
+    if hparams.pruning_unit == "channel":
+        check_channel_unit(model)
 
     job = Job(
         tenant_id=tenant_id,

@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from worker.pruning.contract.channel_rules import channel_unit_clashes
 from worker.pruning.contract.errors import InvalidConfig
 
 
@@ -46,6 +47,9 @@ class PruningHParams(BaseModel):
     # Beyond contrib.
     pruning_scope: Literal["layer", "global"] = "layer"
     sparsity_m_by_n: str | None = None
+    # Section 9: remove whole output channels, scored by their L2 (or L1) norm.
+    pruning_unit: Literal["weight", "channel"] = "weight"
+    channel_criterion: Literal["l2", "l1"] = "l2"
 
     @field_validator("do_not_prune", "weight_sparsity_map", "block_dims_map", mode="before")
     @classmethod
@@ -96,6 +100,15 @@ class PruningHParams(BaseModel):
         if value is not None:
             _parse_m_by_n(value)
         return value
+
+    @field_validator("pruning_unit")
+    @classmethod
+    def _unit_alone(cls, unit: str, info: ValidationInfo) -> str:
+        if unit == "channel":
+            clashes = channel_unit_clashes(info.data)
+            if clashes:
+                raise ValueError(f"'channel' does not combine with {', '.join(clashes)}")
+        return unit
 
     # Checked on the "end" field (validated after its "begin", and even when left at its
     # default) so the 422 names a field; info.data lacks a "begin" that failed its own check.

@@ -37,6 +37,15 @@ MAX_STEPS = 10_000_000
 MAX_EPOCHS = 100_000
 
 
+class Distillation(BaseModel):
+    """PRUNING.md section 10: the frozen uploaded model teaches the pruned one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    alpha: float = Field(0.5, ge=0.0, le=1.0)
+    temperature: float = Field(4.0, gt=0.0, le=100.0)
+
+
 class TrainingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -54,6 +63,7 @@ class TrainingConfig(BaseModel):
     seed: int = Field(0, ge=0, le=2**31 - 1)
     signature: str = "serving_default"
     validation_split: float = Field(0.1, gt=0.0, lt=1.0)
+    distillation: Distillation | None = None
 
     @field_validator("loss")
     @classmethod
