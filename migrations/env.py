@@ -1,4 +1,4 @@
-"""Alembic environment: the URL from the one settings class, the metadata from app.core.db.models."""
+"""Alembic environment: the URL from the one settings class, the metadata from app.core.db."""
 
 from __future__ import annotations
 
