@@ -31,6 +31,7 @@ class ClaimedJob:
     dataset_blob_id: str
     hparams: dict[str, Any]
     training: dict[str, Any]
+    kind: str = "prune"  # or "sensitivity": which trainer mode runs it
 
 
 def _lock(session: Session, job_id: str) -> Job | None:
@@ -78,6 +79,7 @@ def claim(writer: JobWriter, settings: Settings) -> ClaimedJob | None:
             dataset_blob_id=dataset.blob_id,
             hparams=job.hparams,
             training=job.training,
+            kind=job.kind,
         )
 
 

@@ -175,11 +175,16 @@ class TrainerProcess:
             return ""
 
 
-def trainer_command(model: Path, data: Path, hparams: str, training: str, out: Path) -> list[str]:
+def trainer_command(
+    model: Path, data: Path, hparams: str, training: str, out: Path, kind: str = "prune"
+) -> list[str]:
+    """A pruning job's command, or (kind "sensitivity") the sensitivity mode's."""
+    mode = ["sensitivity"] if kind == "sensitivity" else []
     return [
         sys.executable,
         "-m",
         "worker.pruning",
+        *mode,
         str(model),
         str(data),
         "--hparams",

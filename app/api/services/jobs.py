@@ -91,25 +91,39 @@ def create_job(
     model = get_owned(session, Model, tenant_id, request.model_id, shared_lock=True)
     dataset = get_owned(session, Dataset, tenant_id, request.dataset_id, shared_lock=True)
     train_rows = check_data_fits_model(model, dataset, training)
-
-    job = Job(
-        tenant_id=tenant_id,
-        model_id=model.id,
-        dataset_id=dataset.id,
-        name=request.name,
-        status="queued",
-        hparams=hparams.model_dump(mode="json"),
-        training=training.resolved(),
-        warnings=hparams.schedule_warnings(training.total_steps(train_rows)),
-        idempotency_key=idempotency_key,
-        request_sha256=fingerprint,
+    job, event = add_queued_job(
+        session,
+        Job(
+            tenant_id=tenant_id,
+            model_id=model.id,
+            dataset_id=dataset.id,
+            name=request.name,
+            hparams=hparams.model_dump(mode="json"),
+            training=training.resolved(),
+            warnings=hparams.schedule_warnings(training.total_steps(train_rows)),
+            idempotency_key=idempotency_key,
+            request_sha256=fingerprint,
+        ),
     )
+    announce_queued(session, [(job, event)], settings)
+    return job, True
+
+
+def add_queued_job(session: Session, job: Job) -> tuple[Job, Event]:
+    """The job stored as queued with its first event (not yet committed or enqueued)."""
+    job.status = "queued"
     session.add(job)
     session.flush()
-    event = record_event(session, job.id, "status", {"status": "queued"})
-    _commit_and_announce(session, job.id, [event], settings)
-    enqueue_job(job.id)
-    return job, True
+    return job, record_event(session, job.id, "status", {"status": "queued"})
+
+
+def announce_queued(session: Session, queued: list[tuple[Job, Event]], settings: Settings) -> None:
+    """Commit the new jobs together, publish their first events, and hand them to workers."""
+    session.commit()
+    client = get_redis()
+    for job, event in queued:
+        publish(client, job.id, [event], settings.stream_maxlen, settings.stream_ttl_seconds)
+        enqueue_job(job.id)
 
 
 def cancel_job(session: Session, tenant_id: str, job_id: str, settings: Settings) -> Job:
