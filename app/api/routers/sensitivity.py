@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 
 from app.api.auth import CurrentTenant
 from app.api.deps import DbSession, SessionReleasingRoute, SettingsDep
 from app.api.schemas.common import created_links, error_responses
 from app.api.schemas.jobs import JobOut
 from app.api.schemas.sensitivity import SensitivityCreate
+from app.api.services.ownership import get_owned
 from app.api.services.sensitivity import create_sensitivity_job
+from app.core.db.models import Model
 
 router = APIRouter(prefix="/v1/models", tags=["models"], route_class=SessionReleasingRoute)
+
+
+def owned_model_id(model_id: str, tenant: CurrentTenant, db: DbSession) -> str:
+    """Another tenant's model is a 404 before the body is even read, as for any resource."""
+    return get_owned(db, Model, tenant.id, model_id).id
+
+
+OwnedModelId = Annotated[str, Depends(owned_model_id)]
 
 
 @router.post(
@@ -29,7 +41,7 @@ router = APIRouter(prefix="/v1/models", tags=["models"], route_class=SessionRele
     },
 )
 def submit_sensitivity(
-    model_id: str,
+    model_id: OwnedModelId,
     body: SensitivityCreate,
     response: Response,
     tenant: CurrentTenant,
