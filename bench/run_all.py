@@ -23,6 +23,7 @@ BENCHMARKS = [
     "service",
     "service_load",
     "channels",
+    "sweep",
 ]
 
 

@@ -132,6 +132,22 @@ class ShearsClient:
     def job_metrics(self, job_id: str) -> dict[str, Any]:
         return self._json("GET", f"/v1/jobs/{job_id}/metrics")
 
+    # Sweeps and sensitivity.
+    def submit_sweep(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._json("POST", "/v1/sweeps", json=body)
+
+    def list_sweeps(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        return self._json("GET", "/v1/sweeps", params={"limit": limit, "offset": offset})
+
+    def get_sweep(self, sweep_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/v1/sweeps/{sweep_id}")
+
+    def cancel_sweep(self, sweep_id: str) -> dict[str, Any]:
+        return self._json("POST", f"/v1/sweeps/{sweep_id}/cancel")
+
+    def submit_sensitivity(self, model_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._json("POST", f"/v1/models/{model_id}/sensitivity", json=body)
+
     def job_events(self, job_id: str, last_event_id: str | None = None) -> Iterator[SseEvent]:
         """The job's events until its terminal status, across dropped connections."""
         stream = ResumingEventStream(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from shears_client.commands import datasets, jobs, models
+from shears_client.commands import datasets, jobs, models, sweeps
 from shears_client.commands.common import CliState
 from shears_client.errors import ShearsError
 
@@ -31,6 +31,7 @@ app = typer.Typer(
 app.add_typer(models.app, name="models")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(sweeps.app, name="sweeps")
 
 
 @app.callback()

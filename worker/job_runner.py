@@ -19,7 +19,7 @@ from worker.job_inputs import InputError, fetch_inputs
 from worker.job_state import ClaimedJob
 from worker.job_writer import JobWriter, worker_redis
 from worker.packaging import ArtifactError, package_outputs, read_metrics
-from worker.report_plot import render_report
+from worker.report_plot import render_report, render_sensitivity_report
 from worker.supervisor import Outcome, Supervisor
 from worker.trainer_process import TrainerLimits, TrainerProcess, trainer_command
 
@@ -73,6 +73,7 @@ def _run_attempt(
         json.dumps(job.training),
         out,
         json.dumps(job.exports),
+        job.kind,
     )
     trainer = TrainerProcess(command, scratch, TrainerLimits(settings.trainer_memory_limit_bytes))
     try:
@@ -131,6 +132,13 @@ def _store_success(
     writer: JobWriter, job: ClaimedJob, out: Path, artifacts_dir: Path, settings: Settings
 ) -> None:
     metrics = read_metrics(out)
+    if job.kind == "sensitivity":  # no model comes out, only the measurements
+        artifacts_dir.mkdir(parents=True, exist_ok=True)
+        files = {"metrics.json": out / "metrics.json"}
+        report = render_sensitivity_report(metrics, artifacts_dir / "report.png", f"job {job.id}")
+        files["report.png"] = report
+        job_state.succeed(writer, job, files, metrics)
+        return
     files = package_outputs(
         out,
         artifacts_dir,

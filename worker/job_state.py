@@ -32,6 +32,7 @@ class ClaimedJob:
     hparams: dict[str, Any]
     training: dict[str, Any]
     exports: list[str]
+    kind: str = "prune"  # or "sensitivity": which trainer mode runs it
 
 
 def _lock(session: Session, job_id: str) -> Job | None:
@@ -80,6 +81,7 @@ def claim(writer: JobWriter, settings: Settings) -> ClaimedJob | None:
             hparams=job.hparams,
             training=job.training,
             exports=list(job.exports or []),
+            kind=job.kind,
         )
 
 

@@ -40,3 +40,30 @@ def render_report(progress: Sequence[dict[str, Any]], dest: Path, title: str) ->
     figure.suptitle(title)
     figure.savefig(dest, format="png")
     return dest
+
+
+def render_sensitivity_report(metrics: dict[str, Any], dest: Path, title: str) -> Path:
+    """A sensitivity job's accuracy against sparsity, one line per prunable weight, with the
+    unpruned baseline dashed."""
+    figure = Figure(figsize=(8, 5), dpi=100)
+    FigureCanvasAgg(figure)
+    ax = figure.subplots()
+    for layer in metrics.get("layers") or []:
+        points = [
+            (r["sparsity"], r["accuracy"])
+            for r in layer.get("results") or []
+            if isinstance(r.get("sparsity"), int | float)
+            and isinstance(r.get("accuracy"), int | float)
+        ]
+        ax.plot([s for s, _ in points], [a for _, a in points], "o-", label=str(layer.get("name")))
+    baseline = (metrics.get("baseline") or {}).get("accuracy")
+    if isinstance(baseline, int | float):
+        ax.axhline(baseline, linestyle="--", color="gray", label="unpruned")
+    ax.set_xlabel("sparsity of that weight alone (magnitude, no fine-tuning)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_xlim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small")
+    figure.suptitle(title)
+    figure.savefig(dest, format="png")
+    return dest

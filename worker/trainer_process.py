@@ -200,12 +200,21 @@ class TrainerProcess:
 
 
 def trainer_command(
-    model: Path, data: Path, hparams: str, training: str, out: Path, exports: str = "[]"
+    model: Path,
+    data: Path,
+    hparams: str,
+    training: str,
+    out: Path,
+    exports: str = "[]",
+    kind: str = "prune",
 ) -> list[str]:
+    """A pruning job's command, or (kind "sensitivity") the sensitivity mode's."""
+    mode = ["sensitivity"] if kind == "sensitivity" else []
     return [
         sys.executable,
         "-m",
         "worker.pruning",
+        *mode,
         str(model),
         str(data),
         "--hparams",
@@ -214,6 +223,5 @@ def trainer_command(
         training,
         "--out",
         str(out),
-        "--exports",
-        exports,
+        *([] if mode else ["--exports", exports]),
     ]

@@ -16,6 +16,7 @@ from app.core.api_keys import hash_api_key
 from app.core.db.models import ApiKey, Tenant
 from app.core.db.session import session_scope
 from tests.api.conftest import assert_error, submit
+from tests.api.test_sweeps import submit_sweep
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,7 +32,12 @@ V1_OPERATIONS = sorted(op for op in OPERATIONS if op[1].startswith("/v1/"))
 # An endpoint of one resource: another tenant's key must find nothing there.
 RESOURCE_OPERATIONS = [op for op in V1_OPERATIONS if "{" in op[1]]
 PUBLIC_OPERATIONS = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
-PLACEHOLDER_IDS = {"model_id": "mdl_x", "dataset_id": "ds_x", "job_id": "job_x"}
+PLACEHOLDER_IDS = {
+    "model_id": "mdl_x",
+    "dataset_id": "ds_x",
+    "job_id": "job_x",
+    "sweep_id": "swp_x",
+}
 
 
 def test_only_the_operations_endpoints_are_public() -> None:
@@ -71,6 +77,7 @@ def test_every_endpoint_hides_another_tenants_resource(
         "model_id": model_id,
         "dataset_id": dataset_id,
         "job_id": submit(client, model_id, dataset_id).json()["id"],
+        "sweep_id": submit_sweep(client, model_id, dataset_id)["id"],
     }
     kind = path.split("{", 1)[1].split("_id}", 1)[0]
     error = assert_error(other_client.request(method, path.format(**ids)), 404, f"{kind}_not_found")

@@ -92,3 +92,30 @@ def _zip_dir(source: Path, dest: Path, top: str | None) -> Path:
             archive.write(path, name + ("/" if path.is_dir() else ""))
     shutil.rmtree(source)
     return dest
+
+
+def bottleneck_keras_file(dest: Path) -> Path:
+    """A digits classifier whose head reads a 4-wide code: `wide/kernel` (64x256) has weights
+    to spare, `head/kernel` (4x10, 40 weights) has none, so pruning half of it costs far more
+    than a point of accuracy."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((N_FEATURES,), name="pixels"),
+            keras.layers.Dense(256, activation="relu", name="wide"),
+            keras.layers.Dense(4, name="code"),
+            keras.layers.Dense(N_CLASSES, name="head"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.005),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    x, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(x))  # the training rows of digits_npz
+    train = order[:1400]
+    model.fit((x[train] / 16.0).astype("float32"), y[train], epochs=40, batch_size=64, verbose=0)
+    model.save(dest)
+    return dest

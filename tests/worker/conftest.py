@@ -24,7 +24,13 @@ FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
 @pytest.fixture(autouse=True)
 def fake_trainer(monkeypatch: pytest.MonkeyPatch) -> None:
     def command(
-        model: Path, data: Path, hparams: str, training: str, out: Path, exports: str = "[]"
+        model: Path,
+        data: Path,
+        hparams: str,
+        training: str,
+        out: Path,
+        exports: str = "[]",
+        kind: str = "prune",
     ) -> list[str]:
         return [sys.executable, str(FAKE_TRAINER), str(model), str(data), "--out", str(out)]
 

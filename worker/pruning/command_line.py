@@ -2,6 +2,8 @@
 
     python -m worker.pruning MODEL_PATH DATA.npz [--hparams STR_OR_JSON] [--training JSON] --out DIR
     python -m worker.pruning inspect MODEL_PATH [--signature NAME]
+    python -m worker.pruning sensitivity MODEL_PATH DATA.npz --hparams '{"sparsities": [...]}'
+        [--training JSON] --out DIR
 
 A job prints JSON lines: "started", "progress"..., then "metrics"; inspect prints one object.
 Any failure ends with a line {"event": "error", "code", "message"} and a non-zero exit.
@@ -20,6 +22,7 @@ from worker.pruning.contract.errors import InvalidConfig, PruningError
 from worker.pruning.contract.exports import parse_exports
 from worker.pruning.contract.hparams import parse_hparams
 from worker.pruning.contract.training_config import parse_training
+from worker.pruning.layer_sensitivity import run_sensitivity
 from worker.pruning.loading import inspect_model
 from worker.pruning.progress import EventStream
 from worker.pruning.pruning_job import run_pruning
@@ -30,8 +33,10 @@ class _Parser(argparse.ArgumentParser):
         raise PruningError("invalid_arguments", f"{message}; usage: {self.format_usage().strip()}")
 
 
-def _job_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m worker.pruning", description="Prune a model.")
+def _job_parser(
+    prog: str = "python -m worker.pruning", description: str = "Prune a model."
+) -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description=description)
     parser.add_argument("model_path")
     parser.add_argument("data_path")
     parser.add_argument("--hparams", default=None, help="JSON object or 'key=value,...'")
@@ -66,7 +71,28 @@ def _hparams_value(text: str | None) -> str | dict[str, Any] | None:
     return text
 
 
+def _sparsities(hparams: dict[str, Any] | None) -> list[float]:
+    values = (hparams or {}).get("sparsities")
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, int | float) and 0.0 < v < 1.0 for v in values)
+    ):
+        raise InvalidConfig(
+            "invalid_hparams", '--hparams must be {"sparsities": [numbers in (0, 1)]}'
+        )
+    return sorted({float(v) for v in values})
+
+
 def _run(argv: list[str], events: EventStream) -> None:
+    if argv[:1] == ["sensitivity"]:
+        args = _job_parser(
+            "python -m worker.pruning sensitivity", "Measure each weight's sensitivity."
+        ).parse_args(argv[1:])
+        sparsities = _sparsities(_json_object(args.hparams, "invalid_hparams", "--hparams"))
+        config = parse_training(_json_object(args.training, "invalid_training", "--training"))
+        run_sensitivity(args.model_path, args.data_path, sparsities, config, args.out, events)
+        return
     if argv[:1] == ["inspect"]:
         args = _inspect_parser().parse_args(argv[1:])
         with tempfile.TemporaryDirectory(prefix="shears-inspect-") as scratch:

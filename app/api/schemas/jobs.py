@@ -13,6 +13,7 @@ from worker.pruning.contract.hparams import FIELD_NAMES, PruningHParams
 from worker.pruning.contract.training_config import TrainingConfig
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+JobKind = Literal["prune", "sensitivity"]
 
 # contrib's `--pruning_hparams` grammar: known names, `=`, a value or a [bracketed, list].
 _CONTRIB_PAIR = rf"\s*(?:{'|'.join(FIELD_NAMES)})\s*=\s*(?:\[[^\[\]]*\]|[^,\[\]=]*)"
@@ -117,6 +118,8 @@ class JobOut(BaseModel):
 
     id: str
     name: str | None
+    kind: JobKind = Field(description='"sensitivity" for POST /v1/models/{id}/sensitivity.')
+    sweep_id: str | None = Field(description="The sweep that made the job, if one did.")
     status: JobStatus
     model_id: str | None
     dataset_id: str | None
@@ -140,6 +143,8 @@ class JobOut(BaseModel):
         return cls(
             id=row.id,
             name=row.name,
+            kind=row.kind,  # type: ignore[arg-type]
+            sweep_id=row.sweep_id,
             status=row.status,  # type: ignore[arg-type]
             model_id=row.model_id,
             dataset_id=row.dataset_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
+from typing import Any
 
 import redis
 from sqlalchemy import select
@@ -23,8 +24,8 @@ from app.core.queue import enqueue_job
 from app.core.settings import Settings
 from app.core.storage import BlobStore
 from worker.pruning.contract.exports import block_warnings, parse_exports
-from worker.pruning.contract.hparams import parse_hparams
-from worker.pruning.contract.training_config import parse_training
+from worker.pruning.contract.hparams import PruningHParams, parse_hparams
+from worker.pruning.contract.training_config import TrainingConfig, parse_training
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 200
 
@@ -94,29 +95,68 @@ def create_job(
     model = get_owned(session, Model, tenant_id, request.model_id, shared_lock=True)
     dataset = get_owned(session, Dataset, tenant_id, request.dataset_id, shared_lock=True)
     train_rows = check_data_fits_model(model, dataset, training)
+    job, event = add_queued_job(
+        session,
+        new_job(
+            tenant_id,
+            model,
+            dataset,
+            hparams,
+            training,
+            train_rows,
+            exports,
+            name=request.name,
+            idempotency_key=idempotency_key,
+            request_sha256=fingerprint,
+        ),
+    )
+    announce_queued(session, [(job, event)], settings)
+    return job, True
+
+
+def new_job(
+    tenant_id: str,
+    model: Model,
+    dataset: Dataset,
+    hparams: PruningHParams,
+    training: TrainingConfig,
+    train_rows: int,
+    exports: list[str],
+    **fields: Any,
+) -> Job:
+    """A pruning job's row, with the warnings its schedule and exports earn; a channel-pruning
+    job whose model cannot be rebuilt is a 422."""
     if hparams.pruning_unit == "channel":
         check_channel_unit(model)
-
-    job = Job(
+    return Job(
         tenant_id=tenant_id,
         model_id=model.id,
         dataset_id=dataset.id,
-        name=request.name,
-        status="queued",
+        kind="prune",
         hparams=hparams.model_dump(mode="json"),
         training=training.resolved(),
         warnings=hparams.schedule_warnings(training.total_steps(train_rows))
         + block_warnings(hparams, exports),
         exports=exports,
-        idempotency_key=idempotency_key,
-        request_sha256=fingerprint,
+        **fields,
     )
+
+
+def add_queued_job(session: Session, job: Job) -> tuple[Job, Event]:
+    """The job stored as queued with its first event (not yet committed or enqueued)."""
+    job.status = "queued"
     session.add(job)
     session.flush()
-    event = record_event(session, job.id, "status", {"status": "queued"})
-    _commit_and_announce(session, job.id, [event], settings)
-    enqueue_job(job.id)
-    return job, True
+    return job, record_event(session, job.id, "status", {"status": "queued"})
+
+
+def announce_queued(session: Session, queued: list[tuple[Job, Event]], settings: Settings) -> None:
+    """Commit the new jobs together, publish their first events, and hand them to workers."""
+    session.commit()
+    client = get_redis()
+    for job, event in queued:
+        publish(client, job.id, [event], settings.stream_maxlen, settings.stream_ttl_seconds)
+        enqueue_job(job.id)
 
 
 def cancel_job(session: Session, tenant_id: str, job_id: str, settings: Settings) -> Job:

@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 
 from app.api.errors import ApiError
 from app.api.storable_text import is_storable
-from app.core.db.models import Dataset, Job, Model
+from app.core.db.models import Dataset, Job, Model, Sweep
 
-Owned = TypeVar("Owned", Model, Dataset, Job)
+Owned = TypeVar("Owned", Model, Dataset, Job, Sweep)
 
-KINDS: dict[type[Any], str] = {Model: "model", Dataset: "dataset", Job: "job"}
+KINDS: dict[type[Any], str] = {Model: "model", Dataset: "dataset", Job: "job", Sweep: "sweep"}
 
 
 def get_owned(

@@ -54,18 +54,21 @@ def lock_tenant(session: Session, tenant_id: str) -> None:
     session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
 
 
-def check_job_quota(session: Session, tenant_id: str, settings: Settings) -> None:
+def check_job_quota(
+    session: Session, tenant_id: str, settings: Settings, incoming: int = 1
+) -> None:
+    """`incoming` more jobs (a sweep's, all of them) must fit under the limit."""
     limit = settings.tenant_max_concurrent_jobs
     active = session.scalar(
         select(func.count())
         .select_from(Job)
         .where(Job.tenant_id == tenant_id, Job.status.in_(ACTIVE_STATUSES))
     )
-    if (active or 0) >= limit:
+    if (active or 0) + incoming > limit:
         raise ApiError(
             429,
             "job_quota_exceeded",
-            f"you have {active} queued or running jobs, the limit of concurrent jobs is {limit}; "
-            "wait for one to finish or cancel one",
-            {"limit": limit, "active": active},
+            f"you have {active} queued or running jobs and ask for {incoming} more, the limit "
+            f"of concurrent jobs is {limit}; wait for some to finish or cancel some",
+            {"limit": limit, "active": active, "incoming": incoming},
         )

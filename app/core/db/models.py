@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -26,6 +27,7 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 ACTIVE_STATUSES = ("queued", "running")
 TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
+JOB_KINDS = ("prune", "sensitivity")
 
 
 def utcnow() -> datetime:
@@ -109,6 +111,22 @@ class Dataset(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class Sweep(Base):
+    """One job per target sparsity; its status, table and recommendation are read from them."""
+
+    __tablename__ = "sweeps"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("swp"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    model_id: Mapped[str | None] = mapped_column(ForeignKey("models.id", ondelete="SET NULL"))
+    dataset_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    sparsities: Mapped[list[float]] = mapped_column(JSONType)
+    max_accuracy_drop: Mapped[float] = mapped_column(Float)
+    exports: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
@@ -125,6 +143,11 @@ class Job(Base):
         ForeignKey("datasets.id", ondelete="SET NULL"), index=True
     )
     name: Mapped[str | None] = mapped_column(String(200))
+    # "prune", or "sensitivity" (hparams then hold {"sparsities": [...]}).
+    kind: Mapped[str] = mapped_column(String(20), default="prune", server_default="prune")
+    sweep_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sweeps.id", ondelete="SET NULL"), index=True
+    )
     status: Mapped[str] = mapped_column(String(20), default="queued")
     hparams: Mapped[dict[str, Any]] = mapped_column(JSONType)  # resolved, every default
     training: Mapped[dict[str, Any]] = mapped_column(JSONType)  # resolved, every default
