@@ -10,7 +10,6 @@ Writes bench/results/sweep.json and bench/results/sweep.png.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -52,8 +51,6 @@ def trained_digits_cnn(folder: Path, epochs: int) -> tuple[Path, Path]:
 
 
 def run(size: dict[str, Any]) -> dict[str, Any]:
-    # Quotas count each job of a sweep: let this one tenant queue all of them.
-    os.environ["TENANT_MAX_CONCURRENT_JOBS"] = str(len(size["sparsities"]))
     with running_service() as service, service.client() as client:
         model_path, data_path = trained_digits_cnn(service.root, size["pretrain_epochs"])
         model_id = upload(client, "models", model_path)["id"]

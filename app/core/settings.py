@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: int = 120
 
     # Per-tenant limits.
-    tenant_max_concurrent_jobs: int = 4
+    tenant_max_concurrent_jobs: int = 16  # the largest sweep fits at once
     tenant_max_stored_bytes: int = 50 * GiB
 
     @property
