@@ -72,7 +72,12 @@ def _run_attempt(
         return RunResult.DONE
     out = scratch / "out"
     command = trainer_command(
-        model_path, data_path, json.dumps(job.hparams), json.dumps(job.training), out
+        model_path,
+        data_path,
+        json.dumps(job.hparams),
+        json.dumps(job.training),
+        out,
+        settings.fake_trainer_command,
     )
     trainer = TrainerProcess(command, scratch, TrainerLimits(settings.trainer_memory_limit_bytes))
     try:

@@ -18,6 +18,7 @@ import ctypes
 import os
 import queue
 import resource
+import shlex
 import signal
 import subprocess
 import sys
@@ -175,11 +176,14 @@ class TrainerProcess:
             return ""
 
 
-def trainer_command(model: Path, data: Path, hparams: str, training: str, out: Path) -> list[str]:
+def trainer_command(
+    model: Path, data: Path, hparams: str, training: str, out: Path, stand_in: str = ""
+) -> list[str]:
+    """The engine's command line; `stand_in` (Settings.fake_trainer_command, a test aid)
+    replaces the program, keeping the arguments."""
+    program = shlex.split(stand_in) if stand_in else [sys.executable, "-m", "worker.pruning"]
     return [
-        sys.executable,
-        "-m",
-        "worker.pruning",
+        *program,
         str(model),
         str(data),
         "--hparams",
