@@ -21,6 +21,7 @@ BENCHMARKS = [
     "size",
     "service",
     "service_load",
+    "scale",
 ]
 
 
