@@ -13,6 +13,7 @@ Writes bench/results/scale.json and scale.png.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -168,10 +169,13 @@ def main(argv: list[str] | None = None) -> int:
         drain_timeout=max(600.0, 3 * jobs * args.seconds_per_job / args.workers),
     )
     timer = SweepTimer(scenario.heartbeat_timeout)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as folder:
         model, data = digits_job_inputs(Path(folder))
         result = run_scenario(scenario, model, data, on_backlog=timer)
     result["quick"] = args.quick
+    # Other work on the machine slows every number here: the 1-minute load, before and after.
+    result["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     result["sweep_ms"] = {
         **percentiles(timer.ms),
         "queued": timer.queued,
