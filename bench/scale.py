@@ -133,9 +133,10 @@ def plot(result: dict[str, Any], path: Path) -> Path:
     sweep.set_ylabel("ms")
     lists = axes[2]
     names = ["queued_limit_50", "all", "job"]
-    for offset, stat in ((-0.2, "p50"), (0.2, "p99")):
-        values = [result["list_ms"][name][stat] for name in names]
-        lists.bar([i + offset for i in range(len(names))], values, width=0.4, label=stat)
+    bars = (("list_ms", "p99", "p99, workers busy"), ("list_ms_workers_idle", "p99", "p99, idle"))
+    for offset, (key, stat, label) in zip((-0.2, 0.2), bars, strict=True):
+        values = [result[key][name][stat] for name in names]
+        lists.bar([i + offset for i in range(len(names))], values, width=0.4, label=label)
     lists.set_xticks(range(len(names)), ["?status=queued", "all", "one job"])
     lists.axhline(GOALS["list_p99_ms"], ls="--", c="C3", label="goal (p99)")
     lists.set_title(f"GET /v1/jobs, {result['peak_rows']['jobs']} rows")
