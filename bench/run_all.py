@@ -24,6 +24,7 @@ BENCHMARKS = [
     "service_load",
     "channels",
     "sweep",
+    "scale",
 ]
 
 

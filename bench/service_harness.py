@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -44,6 +44,9 @@ class RunningService:
     pids: dict[str, int]  # api, worker, postgres, redis
     database_url: str
     root: Path  # scratch space for the benchmark's own files too; removed at the end
+    redis_url: str = ""
+    child_env: dict[str, str] = field(default_factory=dict)  # what a further worker gets
+    workers: list[Child] = field(default_factory=list)  # running ones; stopped at the end
 
     @property
     def api_pid(self) -> int:
@@ -58,8 +61,11 @@ class RunningService:
 
 
 @contextmanager
-def running_service() -> Iterator[RunningService]:
-    """The service with default settings, on fresh servers."""
+def running_service(
+    settings: dict[str, str] | None = None, workers: int = 1
+) -> Iterator[RunningService]:
+    """The service on fresh servers, with default settings but `settings` (environment names),
+    and `workers` Celery workers (one job at a time each)."""
     root = Path(tempfile.mkdtemp(prefix="shears-bench-"))
     root.chmod(0o755)  # as root, Postgres runs as its own user and must reach its directory
     with ExitStack() as stack:
@@ -74,6 +80,7 @@ def running_service() -> Iterator[RunningService]:
             "DATABASE_URL": postgres.url,
             "REDIS_URL": redis.url,
             "DATA_DIR": str(root / "data"),
+            **(settings or {}),
         }
         stack.enter_context(_settings_from(child_env))
         upgrade_to_head(postgres.url)
@@ -82,20 +89,34 @@ def running_service() -> Iterator[RunningService]:
         port = free_port(HOST)
         api = api_process(child_env, HOST, port, root / "api.log")
         stack.callback(api.stop, API_STOP_SECONDS)
-        worker = worker_process(child_env, root / "worker.log")
-        stack.callback(worker.stop, WORKER_STOP_SECONDS)
-        children = [api, worker]
+        started = [start_worker(child_env, root, n) for n in range(workers)]
+        stack.callback(_stop_all, started)
+        children = [api, *started]
         base_url = f"http://{HOST}:{port}"
         try:
             _wait_until_ready(base_url, children, redis.url)
-            pids = {child.name: child.proc.pid for child in children}
+            pids = {child.name: child.proc.pid for child in children[:2]}
             for name, server in (("postgres", postgres), ("redis", redis)):
                 if (process := server.running_process()) is not None:
                     pids[name] = process.pid
-            yield RunningService(base_url, api_key, pids, postgres.url, root)
+            yield RunningService(
+                base_url, api_key, pids, postgres.url, root, redis.url, child_env, started
+            )
         except Exception:
             print(f"{_log_tails(root)}\nfull logs kept in {_keep_logs(root)}", flush=True)
             raise
+
+
+def start_worker(env: dict[str, str], root: Path, number: int) -> Child:
+    """Worker `number` (its own node name and log); the first is the one `make run` starts."""
+    if number == 0:
+        return worker_process(env, root / "worker.log")
+    return worker_process(env, root / f"worker-{number}.log", f"worker{number}@%h")
+
+
+def _stop_all(workers: list[Child]) -> None:
+    for worker in workers:
+        worker.stop(WORKER_STOP_SECONDS)
 
 
 class PeakRss:

@@ -74,6 +74,7 @@ def _run_attempt(
         out,
         json.dumps(job.exports),
         job.kind,
+        settings.fake_trainer_command,
     )
     trainer = TrainerProcess(command, scratch, TrainerLimits(settings.trainer_memory_limit_bytes))
     try:

@@ -66,6 +66,7 @@ def claim(writer: JobWriter, settings: Settings) -> ClaimedJob | None:
             return None
         job.attempts += 1
         job.status, job.heartbeat_at, job.progress = "running", now, None
+        job.enqueued_at = None  # this message is taken: a requeue must send a new one
         job.started_at = job.started_at or now
         record("status", {"status": "running", "attempt": job.attempts})
         model = session.get_one(Model, job.model_id)

@@ -8,7 +8,7 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from app.core.db.session import get_engine
 from app.core.events import Event, publish
-from app.core.queue import enqueue_job
+from app.core.queue import send_job
 from app.core.settings import get_settings
 from worker.job_writer import worker_redis
 from worker.sweeper import SweeperThread, sweep, sweep_interval
@@ -33,7 +33,7 @@ def _start_sweeper(**_: Any) -> None:
         publish(client, job_id, events, settings.stream_maxlen, settings.stream_ttl_seconds)
 
     _sweeper = SweeperThread(
-        sweep_interval(settings), lambda: sweep(settings, client, enqueue_job, publish_events)
+        sweep_interval(settings), lambda: sweep(settings, client, send_job, publish_events)
     )
     _sweeper.start()
 

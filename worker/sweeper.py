@@ -3,78 +3,101 @@
 - A `running` job whose heartbeat is older than heartbeat_timeout_seconds lost its worker (a
   SIGKILL, a lost machine): it goes back to `queued` with the reason and is sent again; the claim
   counts the attempt, and the attempt cap ends a job that keeps killing its worker.
-- A `queued` job older than requeue_after_seconds whose message is not waiting in the queue
-  (the API crashed between commit and send, or Redis lost it) is sent again.
+- A `queued` job with no message sent since its last claim (Job.enqueued_at is null: the API
+  crashed between commit and send, the broker was down, a worker died between releasing a job
+  for retry and sending it) is sent again once it is requeue_after_seconds old.
+- A Redis that lost its data lost every message: the sweeper notices that the broker's epoch key
+  is gone, clears every queued job's mark, and the jobs are sent again, a batch per pass.
 
-Sending a job twice is harmless: the claim runs it once. Every worker runs a sweeper thread;
-rows are locked with SKIP LOCKED, so sweepers never wait on each other or on a running job.
+A pass never reads the queue: its cost grows with the jobs that need a message, not with the
+backlog. Sending a job twice is harmless: the claim runs it once. Every worker runs a sweeper
+thread, at a jittered interval; a pass first takes a transaction-level advisory lock and is
+skipped when another sweeper holds it, and rows are locked with SKIP LOCKED, so sweepers never
+wait on each other or on a running job, and never send the same job together.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import secrets
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from app.core.db.models import Job, utcnow
 from app.core.db.session import session_scope
 from app.core.events import Event, record_event
-from app.core.queue import GPU_QUEUE
 from app.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Kombu keeps prioritised messages in sibling lists named queue + "\x06\x16" + priority.
-_PRIORITY_LISTS = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+# Jobs one pass sends at most; the rest wait for the next pass.
+SWEEP_BATCH = 200
+# Present while the broker keeps its data; gone after Redis restarted empty.
+EPOCH_KEY = "shears:queue:epoch"
+SWEEPER_LOCK = 0x5EED  # pg_try_advisory_xact_lock key: one sweeper works per pass
+JITTER = 0.5  # each wait is interval * (1 +- JITTER)
 
 
-def waiting_job_ids(client: redis.Redis, queue: str, candidates: list[str]) -> set[str]:
-    """Which of the candidate jobs have a message waiting in the queue."""
-    waiting: set[str] = set()
-    for suffix in _PRIORITY_LISTS:
-        for raw in client.lrange(queue + suffix, 0, -1):
-            waiting.update(job_id for job_id in candidates if job_id.encode() in raw)
-    return waiting
+def take_turn(session: Session) -> bool:
+    """True for the one sweeper whose pass runs now; the lock ends with the transaction."""
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(SWEEPER_LOCK))))
 
 
-def requeue_orphans(settings: Settings, now: datetime) -> tuple[list[str], dict[str, list[Event]]]:
+def broker_forgot(client: redis.Redis) -> bool:
+    """True once after Redis lost its data (and on the very first pass ever)."""
+    return bool(client.set(EPOCH_KEY, secrets.token_hex(8), nx=True))
+
+
+def forget_marks(session: Session) -> None:
+    """Every message is gone: no queued job has one waiting any more."""
+    session.execute(
+        update(Job)
+        .where(Job.status == "queued", Job.enqueued_at.is_not(None))
+        .values(enqueued_at=None, updated_at=Job.updated_at)  # they are due now
+        .execution_options(synchronize_session=False)
+    )
+
+
+def requeue_orphans(
+    session: Session, settings: Settings, now: datetime
+) -> tuple[list[Job], dict[str, list[Event]]]:
     """Running jobs without a recent heartbeat, put back to `queued`."""
     stale = now - timedelta(seconds=settings.heartbeat_timeout_seconds)
+    jobs = session.scalars(
+        select(Job)
+        .where(Job.status == "running", func.coalesce(Job.heartbeat_at, Job.updated_at) < stale)
+        .limit(SWEEP_BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
     events: dict[str, list[Event]] = {}
-    with session_scope() as session:
-        jobs = session.scalars(
-            select(Job)
-            .where(Job.status == "running", func.coalesce(Job.heartbeat_at, Job.updated_at) < stale)
-            .with_for_update(skip_locked=True)
-        ).all()
-        for job in jobs:
-            job.status, job.heartbeat_at = "queued", None
-            reason = "its worker stopped responding; the job is sent to a worker again"
-            job.error = {"code": "worker_lost", "message": reason}
-            events[job.id] = [
-                record_event(session, job.id, "status", {"status": "queued", "reason": reason})
-            ]
-    return [job.id for job in jobs], events
+    for job in jobs:
+        job.status, job.heartbeat_at, job.enqueued_at = "queued", None, None
+        reason = "its worker stopped responding; the job is sent to a worker again"
+        job.error = {"code": "worker_lost", "message": reason}
+        events[job.id] = [
+            record_event(session, job.id, "status", {"status": "queued", "reason": reason})
+        ]
+    return list(jobs), events
 
 
-def stale_queued(settings: Settings, now: datetime, client: redis.Redis) -> list[str]:
-    """Queued jobs waiting too long with no message in the queue; their clock is reset."""
+def unsent_queued(session: Session, settings: Settings, now: datetime, limit: int) -> list[Job]:
+    """Queued jobs old enough, with no message sent since their last claim."""
     stale = now - timedelta(seconds=settings.requeue_after_seconds)
-    with session_scope() as session:
-        jobs = session.scalars(
+    return list(
+        session.scalars(
             select(Job)
-            .where(Job.status == "queued", Job.updated_at < stale)
+            .where(Job.status == "queued", Job.enqueued_at.is_(None), Job.updated_at < stale)
+            .order_by(Job.updated_at)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
-        waiting = waiting_job_ids(client, GPU_QUEUE, [job.id for job in jobs])
-        lost = [job for job in jobs if job.id not in waiting]
-        for job in jobs:
-            job.updated_at = now
-    return [job.id for job in lost]
+    )
 
 
 def sweep(
@@ -83,16 +106,25 @@ def sweep(
     send: Callable[[str], bool],
     publish: Callable[[str, list[Event]], None],
 ) -> list[str]:
-    """One pass; returns the ids of the jobs sent again."""
+    """One pass; returns the ids of the jobs sent again. `send` sends the message only: the
+    pass marks the jobs itself, in the transaction that holds their rows, so no other sweeper
+    sends them too."""
     now = utcnow()
-    orphans, events = requeue_orphans(settings, now)
+    with session_scope() as session:
+        if not take_turn(session):
+            return []
+        if broker_forgot(client):
+            log.warning("the queue's epoch key is gone: every queued job is sent again")
+            forget_marks(session)
+        orphans, events = requeue_orphans(session, settings, now)
+        jobs = orphans + unsent_queued(session, settings, now, SWEEP_BATCH - len(orphans))
+        for job in jobs:
+            log.warning("sending job %s to the queue again", job.id)
+            if send(job.id):
+                job.enqueued_at = now
     for job_id, job_events in events.items():
         publish(job_id, job_events)
-    resend = orphans + stale_queued(settings, now, client)
-    for job_id in resend:
-        log.warning("sending job %s to the queue again", job_id)
-        send(job_id)
-    return resend
+    return [job.id for job in jobs]
 
 
 def sweep_interval(settings: Settings) -> float:
@@ -107,7 +139,8 @@ class SweeperThread(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(self.interval):
+        # Jittered, so sweepers started together do not keep meeting at the lock.
+        while not self.stopped.wait(self.interval * random.uniform(1 - JITTER, 1 + JITTER)):
             try:
                 self.run_once()
             except Exception:  # Postgres or Redis away: try again next time

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.queue import GPU_QUEUE, PRUNE_TASK
+from app.core.queue import PRUNE_TASK, enqueue_job
 from worker.celery_app import celery_app
 from worker.job_runner import RunResult, run_job
 
@@ -10,4 +10,4 @@ from worker.job_runner import RunResult, run_job
 @celery_app.task(name=PRUNE_TASK)
 def prune(job_id: str) -> None:
     if run_job(job_id) is RunResult.RETRY:
-        prune.apply_async(args=[job_id], queue=GPU_QUEUE)
+        enqueue_job(job_id)  # marked as sent, as the API does; if it fails, the sweeper sends it

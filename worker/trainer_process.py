@@ -18,6 +18,7 @@ import ctypes
 import os
 import queue
 import resource
+import shlex
 import signal
 import subprocess
 import sys
@@ -207,13 +208,15 @@ def trainer_command(
     out: Path,
     exports: str = "[]",
     kind: str = "prune",
+    stand_in: str = "",
 ) -> list[str]:
-    """A pruning job's command, or (kind "sensitivity") the sensitivity mode's."""
+    """The engine's command line: a pruning job's, or (kind "sensitivity") the sensitivity
+    mode's. `stand_in` (Settings.fake_trainer_command, a test aid) replaces the program,
+    keeping the arguments."""
+    program = shlex.split(stand_in) if stand_in else [sys.executable, "-m", "worker.pruning"]
     mode = ["sensitivity"] if kind == "sensitivity" else []
     return [
-        sys.executable,
-        "-m",
-        "worker.pruning",
+        *program,
         *mode,
         str(model),
         str(data),

@@ -6,7 +6,10 @@ import logging
 from functools import lru_cache
 
 from celery import Celery
+from sqlalchemy import update
 
+from app.core.db.models import Job, utcnow
+from app.core.db.session import session_scope
 from app.core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +38,24 @@ def celery_client(broker_url: str) -> Celery:
 
 
 def enqueue_job(job_id: str) -> bool:
-    """Send the "prune" task for a committed job; False (and a log line) if the broker is down."""
+    """Send the "prune" task for a committed job and mark it sent (Job.enqueued_at); False (and
+    a log line) if the broker is down, and the sweeper sends it later."""
+    if not send_job(job_id):
+        return False
+    # After the send: a crash in between leaves no mark, and the sweeper sends a harmless
+    # second message; a mark before the send could stand for a message that never left.
+    with session_scope() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(enqueued_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return True
+
+
+def send_job(job_id: str) -> bool:
+    """Only the message: callers that hold the job's row mark it themselves."""
     broker_url = get_settings().redis_url
     if not broker_url:
         raise RuntimeError("REDIS_URL is not set; start Shears with `make run`, which sets it")

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     requeue_after_seconds: int = 120
     # A `running` job whose worker has not written a heartbeat for this long is orphaned.
     heartbeat_timeout_seconds: int = 120
+    # A test aid, never for real jobs: a command line run instead of `python -m worker.pruning`
+    # (same arguments, same JSON-lines protocol), e.g. tests/worker/fake_trainer.py.
+    fake_trainer_command: str = ""
 
     # Per-tenant limits.
     tenant_max_concurrent_jobs: int = 16  # the largest sweep fits at once

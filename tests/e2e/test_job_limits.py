@@ -12,12 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from app.api.schemas.jobs import JobCreate
 from app.api.services import jobs as job_service
+from app.core.db.models import Job
 from app.core.db.session import session_scope
-from app.core.queue import GPU_QUEUE
 from app.core.settings import get_settings
 from app.devserver.embedded._process import free_port
 from app.devserver.embedded.children import api_process, worker_process
@@ -26,7 +25,6 @@ from tests.e2e import builders
 from tests.e2e.conftest import READY_TIMEOUT_SECONDS, new_api_key, service_env, wait_for_ready
 from tests.e2e.jobs_api import events, submit, upload
 from tests.processes import processes_mentioning
-from worker.sweeper import waiting_job_ids
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 MAX_ATTEMPTS = 2
@@ -85,7 +83,8 @@ def test_a_job_whose_queue_message_was_lost_still_runs(
             session, tenant_id_of(client), request, None, get_settings()
         )
         job_id = created.id
-    assert not waiting_job_ids(redis.Redis.from_url(redis_url), GPU_QUEUE, [job_id])
+    with session_scope() as session:
+        assert session.get_one(Job, job_id).enqueued_at is None  # no message was sent
 
     for event in events(client, job_id):
         if event.data.get("status") == "running":

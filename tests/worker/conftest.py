@@ -16,25 +16,9 @@ from app.core.db.models import Dataset, Job, JobArtifact, JobEvent, Model, Tenan
 from app.core.db.session import session_scope
 from app.core.settings import Settings
 from app.core.storage import BlobStore
-from worker import job_runner
 
 FAKE_TRAINER = Path(__file__).with_name("fake_trainer.py")
-
-
-@pytest.fixture(autouse=True)
-def fake_trainer(monkeypatch: pytest.MonkeyPatch) -> None:
-    def command(
-        model: Path,
-        data: Path,
-        hparams: str,
-        training: str,
-        out: Path,
-        exports: str = "[]",
-        kind: str = "prune",
-    ) -> list[str]:
-        return [sys.executable, str(FAKE_TRAINER), str(model), str(data), "--out", str(out)]
-
-    monkeypatch.setattr(job_runner, "trainer_command", command)
+FAKE_TRAINER_COMMAND = f"{sys.executable} {FAKE_TRAINER}"
 
 
 @pytest.fixture
@@ -44,6 +28,7 @@ def worker_settings(postgres_url: str, redis_url: str) -> Callable[..., Settings
             "progress_db_interval_seconds": 0.0,
             "cancel_poll_seconds": 0.2,
             "max_attempts": 3,
+            "fake_trainer_command": FAKE_TRAINER_COMMAND,
         }
         return Settings(**{**defaults, **overrides})  # type: ignore[arg-type]
 

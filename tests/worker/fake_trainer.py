@@ -1,10 +1,22 @@
-"""Stands in for `python -m worker.pruning` in job-runner tests, speaking its JSON-lines
-protocol. What it does is chosen by the "model" file's content: succeed, error, crash, hang,
-stubborn (hangs and ignores SIGTERM), hog (memory), flood (an endless stdout line) or long
-(many progress lines)."""
+"""Stands in for `python -m worker.pruning` (Settings.fake_trainer_command, a test aid): same
+arguments, same JSON-lines protocol, and a tiny valid output (metrics.json, a saved_model dir,
+TensorBoard events, model.keras).
+
+What it does is chosen by the "model" file's content: succeed, error, crash, hang, stubborn
+(hangs and ignores SIGTERM), hog (memory), flood (an endless stdout line) or long (many progress
+lines); any other model (a real upload) succeeds.
+
+    fake_trainer.py [sensitivity] [--seconds S] [--runs-dir DIR] MODEL DATA [--hparams H]
+        [--training T] [--exports E] --out OUT
+
+--seconds: how long a successful run takes. --runs-dir: every run appends a line to
+DIR/<job id> (the job id is read from OUT, scratch/<job id>/attempt-N/out), so a simulation can
+count how often each job's trainer ran.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -12,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+BEHAVIOURS = ("succeed", "error", "crash", "hang", "stubborn", "hog", "flood", "long")
+STEPS = 4
 LONG_STEPS = 600
 
 
@@ -23,8 +37,8 @@ def progress(step: int) -> None:
     emit(
         "progress",
         step=step,
-        total_steps=4,
-        epoch=step / 4,
+        total_steps=STEPS,
+        epoch=step / STEPS,
         loss=1.0 / (step + 1),
         target_sparsity=0.2 * step,
         achieved_sparsity=0.2 * step,
@@ -47,11 +61,36 @@ def write_outputs(out: Path) -> None:
     emit("metrics", **metrics)
 
 
+def record_run(runs_dir: Path, out: Path) -> None:
+    attempt_dir = out.parent
+    with (runs_dir / attempt_dir.parent.name).open("a") as log:
+        log.write(f"{attempt_dir.name} {os.getpid()}\n")
+
+
+def behaviour_of(model: Path) -> str:
+    text = model.read_bytes()[:32].decode(errors="replace").strip()
+    return text if text in BEHAVIOURS else "succeed"
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model", type=Path)
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--hparams", default="{}")
+    parser.add_argument("--training", default="{}")
+    parser.add_argument("--exports", default="[]")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seconds", type=float, default=0.2)
+    parser.add_argument("--runs-dir", type=Path)
+    return parser.parse_args([arg for arg in argv if arg != "sensitivity"])
+
+
 def main() -> None:
-    model, _data = Path(sys.argv[1]), Path(sys.argv[2])
-    out = Path(sys.argv[sys.argv.index("--out") + 1])
-    behaviour = model.read_text().strip()
-    emit("started", total_steps=4, warnings=["fake trainer"])
+    args = parse(sys.argv[1:])
+    if args.runs_dir is not None:
+        record_run(args.runs_dir, args.out)
+    behaviour = behaviour_of(args.model)
+    emit("started", total_steps=STEPS, warnings=["fake trainer"])
     progress(0)
     if behaviour == "error":
         emit("error", code="invalid_data", message="y_train has labels outside [0, 10)")
@@ -81,12 +120,12 @@ def main() -> None:
                 layers=[{"name": "dense/kernel", "achieved": step / LONG_STEPS}],
                 mask_update=step % 100 == 0,
             )
-        write_outputs(out)
+        write_outputs(args.out)
         return
-    for step in (1, 2, 3, 4):
-        time.sleep(0.05)
+    for step in range(1, STEPS + 1):
+        time.sleep(args.seconds / STEPS)
         progress(step)
-    write_outputs(out)
+    write_outputs(args.out)
 
 
 if __name__ == "__main__":

@@ -7,16 +7,15 @@ from datetime import timedelta
 
 import pytest
 import redis
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from app.core.db.models import Job, utcnow
 from app.core.db.session import session_scope
 from app.core.events import Event
-from app.core.queue import GPU_QUEUE
 from app.core.settings import Settings
 from tests.worker.conftest import job_events, load_job
 from worker.job_runner import RunResult, run_job
-from worker.sweeper import sweep
+from worker.sweeper import EPOCH_KEY, SWEEPER_LOCK, sweep
 
 MakeJob = Callable[[str], str]
 
@@ -26,6 +25,7 @@ def queue_client(redis_url: str) -> Iterator[redis.Redis]:
     """A database of its own, so no real worker's queue is involved."""
     client = redis.Redis.from_url(redis_url.rsplit("/", 1)[0] + "/9")
     client.flushdb()
+    client.set(EPOCH_KEY, "test")  # a broker that has kept its data
     yield client
     client.flushdb()
     client.close()
@@ -90,14 +90,58 @@ def test_queued_job_without_a_message_is_sent_once(
     assert job_id not in sweep_once(settings, queue_client)[0]  # its clock was reset
 
 
-def test_queued_job_whose_message_is_waiting_is_not_sent_again(
+def test_queued_job_whose_message_was_sent_is_not_sent_again(
     make_job: MakeJob, settings: Settings, queue_client: redis.Redis
 ) -> None:
     job_id = make_job("succeed")
-    queue_client.lpush(GPU_QUEUE, f'{{"headers": {{"argsrepr": "[\'{job_id}\']"}}}}')
-    set_job(job_id, updated_at=utcnow() - timedelta(seconds=10))
+    long_ago = utcnow() - timedelta(seconds=10)
+    set_job(job_id, updated_at=long_ago, enqueued_at=long_ago)
     assert job_id not in sweep_once(settings, queue_client)[0]
     assert load_job(job_id).status == "queued"
+
+
+def test_a_broker_that_lost_its_data_gets_every_queued_job_again(
+    make_job: MakeJob, settings: Settings, queue_client: redis.Redis
+) -> None:
+    job_id = make_job("succeed")
+    long_ago = utcnow() - timedelta(seconds=10)
+    set_job(job_id, updated_at=long_ago, enqueued_at=long_ago)
+    queue_client.flushdb()  # Redis restarted without its data: the message is gone
+    assert job_id in sweep_once(settings, queue_client)[0]
+    assert load_job(job_id).enqueued_at is not None
+    assert job_id not in sweep_once(settings, queue_client)[0]
+
+
+def test_a_claim_clears_the_mark_so_a_job_released_unsent_is_sent_again(
+    make_job: MakeJob, settings: Settings, queue_client: redis.Redis, redis_url: str
+) -> None:
+    job_id = make_job("crash")  # the trainer dies: the job goes back to queued for a retry
+    set_job(job_id, enqueued_at=utcnow())
+    client = redis.Redis.from_url(redis_url)
+    assert run_job(job_id, settings, client) is RunResult.RETRY
+    job = load_job(job_id)
+    assert (job.status, job.enqueued_at) == ("queued", None)
+    # The worker died before sending the retry: the sweeper sends it once it is old enough.
+    set_job(job_id, updated_at=utcnow() - timedelta(seconds=10))
+    assert job_id in sweep_once(settings, queue_client)[0]
+
+
+def test_sweepers_never_wait_for_each_other(
+    make_job: MakeJob, settings: Settings, queue_client: redis.Redis
+) -> None:
+    locked_id, free_id = make_job("succeed"), make_job("succeed")
+    for job_id in (locked_id, free_id):
+        set_job(job_id, updated_at=utcnow() - timedelta(seconds=10))
+    with session_scope() as other:
+        # Another sweeper's pass is running: this one skips its turn at once.
+        other.execute(select(func.pg_advisory_xact_lock(SWEEPER_LOCK)))
+        assert sweep_once(settings, queue_client)[0] == []
+    with session_scope() as other:
+        # A row someone holds (a claim, a cancel) is skipped, not waited for.
+        other.execute(select(Job.id).where(Job.id == locked_id).with_for_update())
+        sent = sweep_once(settings, queue_client)[0]
+        assert free_id in sent and locked_id not in sent
+    assert locked_id in sweep_once(settings, queue_client)[0]
 
 
 def test_new_queued_job_is_not_touched(

@@ -168,6 +168,9 @@ class Job(Base):
     )
     # Written by the worker while the trainer runs; a stale one marks an orphaned job.
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When a queue message was last sent for the job, since its last claim: null means no
+    # message can be waiting, so the sweeper sends one (worker/sweeper.py).
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The last event sequence number given out (see app.core.events).
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
 

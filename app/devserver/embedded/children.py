@@ -54,10 +54,14 @@ class Child:
         stop_group(self.proc, timeout)
 
 
-def worker_process(env: dict[str, str], log_path: Path | None = None) -> Child:
-    """One Celery worker on the `gpu` queue, one job at a time."""
+def worker_process(
+    env: dict[str, str], log_path: Path | None = None, node_name: str | None = None
+) -> Child:
+    """One Celery worker on the `gpu` queue, one job at a time; `node_name` (e.g. gpu3@%h)
+    tells several on one host apart."""
     argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker"]
     argv += ["-Q", "gpu", "--concurrency", "1", "--loglevel", "INFO"]
+    argv += ["-n", node_name] if node_name else []
     return Child("worker", argv, env, log_path)
 
 
