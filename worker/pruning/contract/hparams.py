@@ -24,28 +24,60 @@ from worker.pruning.contract.errors import InvalidConfig
 class PruningHParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    # The seed's table (tf.contrib.model_pruning).
-    begin_pruning_step: int = Field(0, ge=0)
-    end_pruning_step: int = Field(-1, validate_default=True)
-    do_not_prune: list[str] = []
-    threshold_decay: float = Field(0.9, ge=0.0, lt=1.0)
-    pruning_frequency: int = Field(10, ge=1)
-    initial_sparsity: float = Field(0.0, ge=0.0, lt=1.0)
-    target_sparsity: float = Field(0.5, ge=0.0, lt=1.0)
-    sparsity_function_begin_step: int = 0
-    sparsity_function_end_step: int = Field(100, validate_default=True)
-    sparsity_function_exponent: float = Field(3.0, gt=0.0)
+    # The seed's table (contrib). Descriptions: PRUNING.md's, for /openapi.json and the dashboard.
+    begin_pruning_step: int = Field(0, ge=0, description="First step where masks may be updated.")
+    end_pruning_step: int = Field(
+        -1,
+        validate_default=True,
+        description="Last step at which masks may be updated; -1 = until training ends.",
+    )
+    do_not_prune: list[str] = Field(
+        [], description="Layer/variable names or regexes that are never pruned."
+    )
+    threshold_decay: float = Field(
+        0.9, ge=0.0, lt=1.0, description="Exponential smoothing of each layer's threshold."
+    )
+    pruning_frequency: int = Field(10, ge=1, description="Steps between mask updates.")
+    initial_sparsity: float = Field(
+        0.0, ge=0.0, lt=1.0, description="Sparsity at sparsity_function_begin_step."
+    )
+    target_sparsity: float = Field(
+        0.5, ge=0.0, lt=1.0, description="Sparsity from sparsity_function_end_step on."
+    )
+    sparsity_function_begin_step: int = Field(0, description="Start of the sparsity ramp.")
+    sparsity_function_end_step: int = Field(
+        100, validate_default=True, description="End of the sparsity ramp."
+    )
+    sparsity_function_exponent: float = Field(
+        3.0, gt=0.0, description="1 = linear ramp; >1 = fast first, slow later."
+    )
     # contrib's later versions.
-    name: str = "model_pruning"
-    weight_sparsity_map: list[str] = []
-    block_height: int = 1
-    block_width: int = 1
-    block_pooling_function: Literal["AVG", "MAX"] = "AVG"
-    block_dims_map: list[str] = []
-    nbins: int = Field(256, ge=1)
+    name: str = Field("model_pruning", description="Label used in summaries.")
+    weight_sparsity_map: list[str] = Field(
+        [], description='"regex:sparsity" pairs: per-layer target sparsity.'
+    )
+    block_height: int = Field(
+        1, description="Block sparsity for rank-2 weights: block height; -1 = the whole dimension."
+    )
+    block_width: int = Field(
+        1, description="Block sparsity for rank-2 weights: block width; -1 = the whole dimension."
+    )
+    block_pooling_function: Literal["AVG", "MAX"] = Field(
+        "AVG", description="How a block's magnitude is pooled."
+    )
+    block_dims_map: list[str] = Field([], description='"regex:HxW" pairs: per-layer block shape.')
+    nbins: int = Field(256, ge=1, description="Accepted for compatibility; thresholds are exact.")
     # Beyond contrib.
-    pruning_scope: Literal["layer", "global"] = "layer"
-    sparsity_m_by_n: str | None = None
+    pruning_scope: Literal["layer", "global"] = Field(
+        "layer",
+        description="One threshold per layer (contrib), or one threshold over all prunable "
+        "weights together.",
+    )
+    sparsity_m_by_n: str | None = Field(
+        None,
+        description='N-out-of-M structured sparsity (e.g. "2:4"): in every group of M '
+        "consecutive weights along the input-channel axis, keep the N largest.",
+    )
 
     @field_validator("do_not_prune", "weight_sparsity_map", "block_dims_map", mode="before")
     @classmethod
