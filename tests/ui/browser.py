@@ -23,8 +23,13 @@ INSTALL_HINT = (
 
 
 def find_chromium() -> str | None:
-    candidates = [os.environ.get("SHEARS_CHROMIUM"), "/usr/bin/chromium"]
-    candidates += [shutil.which(name) for name in ("chromium", "chromium-browser")]
+    """SHEARS_CHROMIUM when set (and only it), else Debian's chromium or one on PATH."""
+    chosen = os.environ.get("SHEARS_CHROMIUM")
+    candidates = (
+        [chosen]
+        if chosen
+        else ["/usr/bin/chromium", *map(shutil.which, ("chromium", "chromium-browser"))]
+    )
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 

@@ -3,13 +3,17 @@ is enough, and a phone's width needs no sideways scrolling."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Page
 
 from tests.e2e.conftest import Service
-from tests.e2e.jobs_api import submit
+from tests.e2e.jobs_api import events, submit
+
+# Without playwright the `browser` fixture skips (or fails under CI); collection must not break.
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -108,3 +112,32 @@ def test_the_key_and_a_job_form_work_from_the_keyboard(
     error.wait_for()
     assert "greater than or equal to 1" in error.text_content()
     assert page.evaluate("document.activeElement.id") == "training-batch_size"
+
+
+def test_the_job_page_resumes_a_dropped_event_stream_where_it_left_off(
+    signed_in: Page, service: Service, hostile_job: dict[str, Any]
+) -> None:
+    page = signed_in
+    with service.client() as client:
+        stream = list(events(client, hostile_job["id"]))
+    cut = 2
+    first_part = "".join(
+        f"id: {e.id}\nevent: {e.type}\ndata: {json.dumps(e.data)}\n\n" for e in stream[:cut]
+    )
+    asked_after: list[str | None] = []
+
+    def drop_the_first_connection(route: Any) -> None:
+        asked_after.append(route.request.headers.get("last-event-id"))
+        if len(asked_after) == 1:  # the server "closes" after two events, mid-job
+            route.fulfill(status=200, content_type="text/event-stream", body=first_part)
+        else:
+            route.continue_()
+
+    page.route("**/v1/jobs/*/events", drop_the_first_connection)
+    page.goto(f"{service.base_url}/ui/jobs/{hostile_job['id']}")
+    page.locator("#stream-state", has_text="finished").wait_for()
+    assert asked_after == [None, str(stream[cut - 1].id)]
+    losses = [e.data for e in stream if e.type == "progress" and e.data["loss"] is not None]
+    steps = {p["step"] for p in losses}
+    drawn = page.locator("#loss-chart polyline").get_attribute("data-count")
+    assert steps and int(drawn) == len(steps)
