@@ -37,7 +37,7 @@ export async function render(main, id) {
         if (!confirm(`Delete dataset ${d.name}?`)) return "kept";
         await api(v1Path("datasets", id), { method: "DELETE" });
         location.assign("/ui/datasets");
-      }),
+      }, { className: "danger" }),
     ),
   );
 }

@@ -64,6 +64,6 @@ export async function render(main, id) {
       if (!confirm(`Delete model ${m.name}?`)) return "kept";
       await api(v1Path("models", id), { method: "DELETE" });
       location.assign("/ui/models");
-    }),
+    }, { className: "danger" }),
   );
 }
