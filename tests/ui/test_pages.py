@@ -68,7 +68,9 @@ def test_a_model_and_a_job_named_like_script_stay_text(
     page.goto(f"{service.base_url}/ui/jobs/{hostile_job['id']}")
     assert page.locator("main h1").text_content() == HOSTILE
     page.goto(f"{service.base_url}/ui/jobs")
-    assert page.get_by_role("link", name=HOSTILE).count() == 1
+    job_link = page.get_by_role("link", name=HOSTILE, exact=True)
+    job_link.wait_for()
+    assert job_link.count() == 1
 
 
 UNLABELLED = """() => [...document.querySelectorAll('main input, main select, main textarea')]
@@ -141,3 +143,21 @@ def test_the_job_page_resumes_a_dropped_event_stream_where_it_left_off(
     steps = {p["step"] for p in losses}
     drawn = page.locator("#loss-chart polyline").get_attribute("data-count")
     assert steps and int(drawn) == len(steps)
+
+
+def test_the_status_filter_lives_in_the_url(
+    signed_in: Page, service: Service, hostile_job: dict[str, Any]
+) -> None:
+    page = signed_in
+    with service.client() as client:
+        list(events(client, hostile_job["id"]))  # until it has finished
+        status = client.get(f"/v1/jobs/{hostile_job['id']}").json()["status"]
+    page.goto(f"{service.base_url}/ui/jobs")
+    page.select_option("#status-filter", status)
+    page.click("form.filter button[type=submit]")
+    page.wait_for_url(f"**/ui/jobs?status={status}")
+    page.reload()
+    assert page.input_value("#status-filter") == status
+    page.get_by_role("link", name=HOSTILE, exact=True).wait_for()
+    badges = page.locator("main table .badge").all_text_contents()
+    assert badges and set(badges) == {status}

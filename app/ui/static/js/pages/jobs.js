@@ -13,7 +13,6 @@ function filterForm(current) {
     h("option", { value: "" }, "any status"),
     STATUSES.map((s) => h("option", { value: s, selected: s === current }, s)),
   );
-  select.addEventListener("change", () => select.form.requestSubmit());
   return h(
     "form",
     { method: "get", action: "/ui/jobs", class: "filter" },

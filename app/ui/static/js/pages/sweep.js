@@ -46,8 +46,10 @@ function rows(sweep) {
 
 export async function render(main, id) {
   const body = h("div", { "aria-live": "polite" });
+  const title = h("h1", {}, `Sweep ${id}`);
   const refresh = async () => {
     const sweep = await api(v1Path("sweeps", id));
+    if (sweep.name) title.textContent = sweep.name;
     const best = sweep.table.find((r) => r.job_id && r.job_id === sweep.recommended);
     replace(
       body,
@@ -64,7 +66,7 @@ export async function render(main, id) {
     );
     return ACTIVE.has(sweep.status);
   };
-  replace(main, h("p", { class: "crumbs" }, link("/ui/sweeps", "Sweeps")), h("h1", {}, `Sweep ${id}`), body);
+  replace(main, h("p", { class: "crumbs" }, link("/ui/sweeps", "Sweeps")), title, body);
   const tick = async () => {
     if (await refresh()) setTimeout(tick, REFRESH_MS);
   };
