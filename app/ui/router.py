@@ -24,8 +24,8 @@ def ui_root() -> RedirectResponse:
     return RedirectResponse("/ui/", status_code=308)
 
 
-@router.get("/")
-@router.get("/{page:path}")
+@router.api_route("/", methods=["GET", "HEAD"])
+@router.api_route("/{page:path}", methods=["GET", "HEAD"])
 def ui_page(page: str = "") -> FileResponse:
     # Every page URL gets the same shell; the browser's router reads the path.
     return FileResponse(SHELL, media_type="text/html", headers={"Cache-Control": "no-cache"})

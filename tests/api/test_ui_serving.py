@@ -37,6 +37,7 @@ def test_every_page_url_is_the_shell_with_a_csp_that_forbids_inline_script(
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.text == (STATIC_DIR / "index.html").read_text()
+    assert anonymous.head(path).status_code == 200
 
 
 def test_static_files_are_served_with_the_same_headers(anonymous: TestClient) -> None:
