@@ -14,6 +14,8 @@ from app.api.routers import api_router
 from app.api.uploads import remove_stale_uploads
 from app.core.db.session import get_engine
 from app.core.settings import get_settings
+from app.ui.router import mount_ui
+from app.ui.security import UiSecurityHeadersMiddleware
 
 DESCRIPTION = (
     "Pruning as a service: upload a TensorFlow model and an .npz dataset, submit a job with "
@@ -50,6 +52,8 @@ def create_app() -> FastAPI:
         streamed_paths=frozenset({"/v1/models", "/v1/datasets"}),
     )
     app.add_middleware(MetricsMiddleware, metrics=http_metrics)
+    app.add_middleware(UiSecurityHeadersMiddleware)
     install_error_handlers(app)
     app.include_router(api_router)
+    mount_ui(app)
     return app

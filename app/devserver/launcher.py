@@ -92,6 +92,7 @@ class Launcher:
         made = "created" if created else "reused"
         return (
             f"\nShears is running at {base}\n"
+            f"  Dashboard: {base}/ui/  (paste the API key below)\n"
             f"  API docs:  {base}/docs\n"
             f"  API key:   {key}  ({made}; saved in {key_file})\n"
             f'  Try:       curl -H "Authorization: Bearer $(cat {key_file})" {base}/v1/models\n'

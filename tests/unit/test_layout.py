@@ -29,7 +29,7 @@ FOLDERS = (
 ALLOWED = {
     "app.core": set(),
     "app.inspection": {"worker.pruning.contract"},
-    "app.api": {"app.core", "app.inspection", "worker.pruning.contract"},
+    "app.api": {"app.core", "app.inspection", "app.ui", "worker.pruning.contract"},
     "app.devserver": {"app.core"},
     "app.ui": set(),
     # app/admin.py, the operator's command line; devserver only to find `make run`'s database.

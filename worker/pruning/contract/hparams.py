@@ -19,37 +19,76 @@ from pydantic import (
 )
 
 from worker.pruning.contract.channel_rules import channel_unit_clashes
+from worker.pruning.contract.contrib_string import parse_contrib_string
 from worker.pruning.contract.errors import InvalidConfig
 
 
 class PruningHParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    # The seed's table (tf.contrib.model_pruning).
-    begin_pruning_step: int = Field(0, ge=0)
-    end_pruning_step: int = Field(-1, validate_default=True)
-    do_not_prune: list[str] = []
-    threshold_decay: float = Field(0.9, ge=0.0, lt=1.0)
-    pruning_frequency: int = Field(10, ge=1)
-    initial_sparsity: float = Field(0.0, ge=0.0, lt=1.0)
-    target_sparsity: float = Field(0.5, ge=0.0, lt=1.0)
-    sparsity_function_begin_step: int = 0
-    sparsity_function_end_step: int = Field(100, validate_default=True)
-    sparsity_function_exponent: float = Field(3.0, gt=0.0)
+    # The seed's table (contrib). Descriptions: PRUNING.md's, for /openapi.json and the dashboard.
+    begin_pruning_step: int = Field(0, ge=0, description="First step where masks may be updated.")
+    end_pruning_step: int = Field(
+        -1,
+        validate_default=True,
+        description="Last step at which masks may be updated; -1 = until training ends.",
+    )
+    do_not_prune: list[str] = Field(
+        [], description="Layer/variable names or regexes that are never pruned."
+    )
+    threshold_decay: float = Field(
+        0.9, ge=0.0, lt=1.0, description="Exponential smoothing of each layer's threshold."
+    )
+    pruning_frequency: int = Field(10, ge=1, description="Steps between mask updates.")
+    initial_sparsity: float = Field(
+        0.0, ge=0.0, lt=1.0, description="Sparsity at sparsity_function_begin_step."
+    )
+    target_sparsity: float = Field(
+        0.5, ge=0.0, lt=1.0, description="Sparsity from sparsity_function_end_step on."
+    )
+    sparsity_function_begin_step: int = Field(0, description="Start of the sparsity ramp.")
+    sparsity_function_end_step: int = Field(
+        100, validate_default=True, description="End of the sparsity ramp."
+    )
+    sparsity_function_exponent: float = Field(
+        3.0, gt=0.0, description="1 = linear ramp; >1 = fast first, slow later."
+    )
     # contrib's later versions.
-    name: str = "model_pruning"
-    weight_sparsity_map: list[str] = []
-    block_height: int = 1
-    block_width: int = 1
-    block_pooling_function: Literal["AVG", "MAX"] = "AVG"
-    block_dims_map: list[str] = []
-    nbins: int = Field(256, ge=1)
+    name: str = Field("model_pruning", description="Label used in summaries.")
+    weight_sparsity_map: list[str] = Field(
+        [], description='"regex:sparsity" pairs: per-layer target sparsity.'
+    )
+    block_height: int = Field(
+        1, description="Block sparsity for rank-2 weights: block height; -1 = the whole dimension."
+    )
+    block_width: int = Field(
+        1, description="Block sparsity for rank-2 weights: block width; -1 = the whole dimension."
+    )
+    block_pooling_function: Literal["AVG", "MAX"] = Field(
+        "AVG", description="How a block's magnitude is pooled."
+    )
+    block_dims_map: list[str] = Field([], description='"regex:HxW" pairs: per-layer block shape.')
+    nbins: int = Field(256, ge=1, description="Accepted for compatibility; thresholds are exact.")
     # Beyond contrib.
-    pruning_scope: Literal["layer", "global"] = "layer"
-    sparsity_m_by_n: str | None = None
-    # Section 9: remove whole output channels, scored by their L2 (or L1) norm.
-    pruning_unit: Literal["weight", "channel"] = "weight"
-    channel_criterion: Literal["l2", "l1"] = "l2"
+    pruning_scope: Literal["layer", "global"] = Field(
+        "layer",
+        description="One threshold per layer (contrib), or one threshold over all prunable "
+        "weights together.",
+    )
+    sparsity_m_by_n: str | None = Field(
+        None,
+        description='N-out-of-M structured sparsity (e.g. "2:4"): in every group of M '
+        "consecutive weights along the input-channel axis, keep the N largest.",
+    )
+    # Section 9: remove whole output channels.
+    pruning_unit: Literal["weight", "channel"] = Field(
+        "weight",
+        description='"weight" (contrib), or "channel": whole output channels are removed and '
+        "the model is rebuilt smaller (.keras uploads).",
+    )
+    channel_criterion: Literal["l2", "l1"] = Field(
+        "l2", description="The norm that scores a channel."
+    )
 
     @field_validator("do_not_prune", "weight_sparsity_map", "block_dims_map", mode="before")
     @classmethod
@@ -210,48 +249,6 @@ def _parse_m_by_n(value: str) -> tuple[int, int]:
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(PruningHParams.model_fields)
-
-
-def parse_contrib_string(text: str) -> dict[str, Any]:
-    """contrib's `--pruning_hparams` form: `a=1,b=[x,y]` (lists in brackets)."""
-    values: dict[str, Any] = {}
-    for item in _split_top_level(text):
-        if not item.strip():
-            continue
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise InvalidConfig(
-                "invalid_hparams",
-                f"{item.strip()!r} is not a key=value pair; write e.g. 'target_sparsity=0.9'",
-                [{"field": key or item.strip(), "message": "expected key=value"}],
-            )
-        raw = raw.strip()
-        if raw.startswith("[") and raw.endswith("]"):
-            values[key] = [v.strip() for v in raw[1:-1].split(",") if v.strip()]
-        elif raw.lower() in ("none", "null"):
-            values[key] = None
-        else:
-            values[key] = raw
-    return values
-
-
-def _split_top_level(text: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in text:
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
 
 
 def parse_hparams(value: str | dict[str, Any] | None) -> PruningHParams:

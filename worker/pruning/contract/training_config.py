@@ -42,28 +42,52 @@ class Distillation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    alpha: float = Field(0.5, ge=0.0, le=1.0)
-    temperature: float = Field(4.0, gt=0.0, le=100.0)
+    alpha: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the teacher's loss term.")
+    temperature: float = Field(
+        4.0, gt=0.0, le=100.0, description="Softens both softmaxes (classification)."
+    )
 
 
 class TrainingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    loss: str = "sparse_categorical_crossentropy"
-    from_logits: bool | Literal["auto"] = "auto"
-    metrics: list[str] | None = None
-    optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
-    learning_rate: float = Field(1e-3, gt=0.0, le=10.0)
-    momentum: float = Field(0.0, ge=0.0, lt=1.0)
+    # Each description reaches users through /openapi.json and the dashboard's form.
+    loss: str = Field("sparse_categorical_crossentropy", description="A Keras loss name.")
+    from_logits: bool | Literal["auto"] = Field(
+        "auto", description='true, false, or "auto" = decided from the output range on a batch.'
+    )
+    metrics: list[str] | None = Field(
+        None, description='Metrics to report; null = ["accuracy"] for classification losses.'
+    )
+    optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = Field(
+        "adam", description="The fine-tuning optimizer."
+    )
+    learning_rate: float = Field(1e-3, gt=0.0, le=10.0, description="The optimizer's step size.")
+    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="Momentum (sgd and rmsprop).")
     # None: Keras's AdamW default for "adamw", no decay for the others (Adam stays Adam).
-    weight_decay: float | None = Field(None, ge=0.0, lt=1.0)
-    batch_size: int = Field(32, ge=1, le=65536)
-    epochs: int | None = Field(None, ge=1, le=MAX_EPOCHS)
-    steps: int | None = Field(None, ge=1, le=MAX_STEPS)
-    seed: int = Field(0, ge=0, le=2**31 - 1)
-    signature: str = "serving_default"
-    validation_split: float = Field(0.1, gt=0.0, lt=1.0)
-    distillation: Distillation | None = None
+    weight_decay: float | None = Field(
+        None, ge=0.0, lt=1.0, description="null = 0.004 for adamw, no decay for the others."
+    )
+    batch_size: int = Field(32, ge=1, le=65536, description="Examples per optimizer step.")
+    epochs: int | None = Field(
+        None, ge=1, le=MAX_EPOCHS, description="Passes over the training data (or give steps)."
+    )
+    steps: int | None = Field(
+        None, ge=1, le=MAX_STEPS, description="Optimizer steps (or give epochs); null = 1 epoch."
+    )
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for shuffling and the split.")
+    signature: str = Field("serving_default", description="The signature to fine-tune through.")
+    validation_split: float = Field(
+        0.1,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the training data held out when there is no x_val/y_val.",
+    )
+    distillation: Distillation | None = Field(
+        None,
+        description="The frozen upload teaches the pruned model: alpha weighs its loss, "
+        "temperature softens classification outputs.",
+    )
 
     @field_validator("loss")
     @classmethod
