@@ -98,8 +98,11 @@ class Supervisor:
             return
         if line.event == "progress":
             self.pending_progress = progress_record(line.data)
-            self.keep_pending = self.sampler.keep(line.data) or self.keep_pending
-            if self.progress_due.due() or line.data.get("mask_update"):
+            # A sampled line is saved at once, so the kept history is the sampler's choice
+            # whatever the line rate; the sampler bounds how many such writes a job makes.
+            sampled = self.sampler.keep(line.data)
+            self.keep_pending = sampled or self.keep_pending
+            if sampled or self.progress_due.due():
                 self.job_state = self._beat()
         elif line.event == "started" and warnings_of(line.data):
             try:
