@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 
-from app.api.schemas.common import UtcDatetime
+from app.api.schemas.common import UtcDatetime, inline_json_schema
 from app.api.storable_text import PROBLEM, unstorable_location
 from app.core.db.models import Job
 from worker.pruning.contract.hparams import FIELD_NAMES, PruningHParams
@@ -23,7 +23,7 @@ HParamsField = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                PruningHParams.model_json_schema(),
+                inline_json_schema(PruningHParams),
                 {"type": "string", "pattern": CONTRIB_STRING_PATTERN},
                 {"type": "null"},
             ]
@@ -32,7 +32,7 @@ HParamsField = Annotated[
 ]
 TrainingField = Annotated[
     dict[str, Any] | None,
-    WithJsonSchema({"anyOf": [TrainingConfig.model_json_schema(), {"type": "null"}]}),
+    WithJsonSchema({"anyOf": [inline_json_schema(TrainingConfig), {"type": "null"}]}),
 ]
 
 
