@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.api.services import jobs as jobs_service
 from app.core.db.models import Job
 from app.core.db.session import session_scope
 from app.core.settings import get_settings
@@ -207,3 +208,34 @@ def test_two_uploads_at_once_cannot_both_pass_the_storage_limit(
         thread.join(60)
     assert sorted(statuses) == [201, 429]
     assert client.get("/v1/datasets").json()["count"] == 1
+
+
+def test_parallel_submissions_cannot_both_pass_the_job_limit(
+    live_url: str,
+    client: TestClient,
+    model_id: str,
+    dataset_id: str,
+    settings_update: Callable[[dict[str, Any]], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings_update({"tenant_max_concurrent_jobs": 1})
+    fits = jobs_service.check_data_fits_model
+
+    def slow_fits(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(1.0)  # both requests are past the quota check before either has committed
+        return fits(*args, **kwargs)
+
+    monkeypatch.setattr(jobs_service, "check_data_fits_model", slow_fits)
+    statuses: list[int] = []
+
+    def submit_once() -> None:
+        with httpx.Client(base_url=live_url, headers=client.headers, timeout=60) as http:
+            statuses.append(submit(http, model_id, dataset_id).status_code)  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=submit_once) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(statuses) == [202, 429]
+    assert client.get("/v1/jobs").json()["count"] == 1
