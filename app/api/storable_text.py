@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationInfo, field_validator
+
 PROBLEM = "contains a NUL character or invalid Unicode (an unpaired surrogate)"
 
 
@@ -38,3 +40,16 @@ def unstorable_location(value: Any, where: str = "") -> str | None:
             if found is not None:
                 return found
     return None
+
+
+def storable_fields(*fields: str) -> Any:
+    """A pydantic validator refusing, with the path of the offending value, any of `fields`
+    whose text Postgres cannot store. Use as `_storable = storable_fields("name", ...)`."""
+
+    def check(cls: type, value: Any, info: ValidationInfo) -> Any:
+        where = unstorable_location(value, info.field_name or "")
+        if where is not None:
+            raise ValueError(f"{where} {PROBLEM}")
+        return value
+
+    return field_validator(*fields)(check)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.api.schemas.common import UtcDatetime, inline_json_schema
-from app.api.storable_text import PROBLEM, unstorable_location
+from app.api.storable_text import storable_fields
 from app.core.db.models import Job
 from worker.pruning.contract.hparams import FIELD_NAMES, PruningHParams
 from worker.pruning.contract.training_config import TrainingConfig
@@ -60,13 +60,7 @@ class JobCreate(BaseModel):
     )
     name: str | None = Field(None, max_length=200)
 
-    @field_validator("model_id", "dataset_id", "hparams", "training", "exports", "name")
-    @classmethod
-    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
-        where = unstorable_location(value, info.field_name or "")
-        if where is not None:
-            raise ValueError(f"{where} {PROBLEM}")
-        return value
+    _storable = storable_fields("model_id", "dataset_id", "hparams", "training", "exports", "name")
 
 
 class LayerProgress(BaseModel):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.api.storable_text import PROBLEM, unstorable_location
+from app.api.storable_text import storable_fields
 
 DEFAULT_SPARSITIES = (0.5, 0.75, 0.9, 0.95)
 MAX_SENSITIVITY_SPARSITIES = 16
@@ -54,10 +54,4 @@ class SensitivityCreate(BaseModel):
             )
         return value
 
-    @field_validator("dataset_id", "training", "name")
-    @classmethod
-    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
-        where = unstorable_location(value, info.field_name or "")
-        if where is not None:
-            raise ValueError(f"{where} {PROBLEM}")
-        return value
+    _storable = storable_fields("dataset_id", "training", "name")

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from app.api.schemas.common import UtcDatetime
 from app.api.schemas.jobs import JobErrorOut, JobStatus
-from app.api.storable_text import PROBLEM, unstorable_location
+from app.api.storable_text import storable_fields
 
 MIN_SPARSITIES, MAX_SPARSITIES = 2, 16
 SweepStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -59,13 +59,7 @@ class SweepCreate(BaseModel):
             raise ValueError(f"{info.field_name} must be distinct")
         return sorted(values)
 
-    @field_validator("model_id", "dataset_id", "hparams", "training", "name")
-    @classmethod
-    def _storable(cls, value: Any, info: ValidationInfo) -> Any:
-        where = unstorable_location(value, info.field_name or "")
-        if where is not None:
-            raise ValueError(f"{where} {PROBLEM}")
-        return value
+    _storable = storable_fields("model_id", "dataset_id", "hparams", "training", "name")
 
 
 class SweepCounts(BaseModel):
