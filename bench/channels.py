@@ -28,7 +28,7 @@ from bench.channel_runs import accuracy_row, prune_channels_now, residual_digits
 from bench.common import RESULTS_DIR, write_result
 from bench.datasets import digits, write_npz
 from bench.models import cifar_net, digits_cnn
-from bench.plots import Series, accuracy_plot
+from bench.plots import accuracy_plot, series_by_method
 from bench.pruning_runs import (
     DIGITS_SCHEDULE,
     digits_training,
@@ -155,17 +155,7 @@ def goals(speed_rows: list[dict], distilled: list[dict]) -> dict[str, Any]:
 
 
 def plot(distilled: list[dict]) -> Path:
-    lines = []
-    for method in ("shears", "shears_distilled", "tfmot"):
-        rows = [r for r in distilled if r["method"] == method]
-        lines.append(
-            Series(
-                method,
-                [r["sparsity"] for r in rows],
-                [r["mean"] for r in rows],
-                [r["std"] for r in rows],
-            )
-        )
+    lines = series_by_method(distilled, ("shears", "shears_distilled", "tfmot"))
     return accuracy_plot(
         RESULTS_DIR / "channels.png",
         "digits CNN at high sparsity: distillation (mean ± std, 3 seeds)",

@@ -24,6 +24,22 @@ class Series:
     std: list[float]
 
 
+def series_by_method(rows: list[dict], methods: tuple[str, ...]) -> list[Series]:
+    """One line per method from rows holding `method`, `sparsity`, `mean` and `std`."""
+    lines = []
+    for method in methods:
+        mine = [r for r in rows if r["method"] == method]
+        lines.append(
+            Series(
+                method,
+                [r["sparsity"] for r in mine],
+                [r["mean"] for r in mine],
+                [r["std"] for r in mine],
+            )
+        )
+    return lines
+
+
 def accuracy_plot(
     path: Path,
     title: str,

@@ -28,7 +28,7 @@ import numpy as np
 from bench.common import RESULTS_DIR, write_result
 from bench.datasets import digits, write_npz
 from bench.models import digits_cnn
-from bench.plots import Series, accuracy_plot
+from bench.plots import accuracy_plot, series_by_method
 from bench.pruning_runs import (
     DIGITS_BATCH_SIZE,
     DIGITS_DENSE_STEPS,
@@ -142,17 +142,7 @@ def goals(results: list[dict[str, Any]], dense: dict[str, float]) -> dict[str, A
 
 
 def plot(results: list[dict[str, Any]], dense: dict[str, float], baseline: float) -> Path:
-    lines = []
-    for method in ("shears", "tfmot"):
-        rows = [r for r in results if r["method"] == method]
-        lines.append(
-            Series(
-                method,
-                [r["sparsity"] for r in rows],
-                [r["mean"] for r in rows],
-                [r["std"] for r in rows],
-            )
-        )
+    lines = series_by_method(results, ("shears", "tfmot"))
     return accuracy_plot(
         RESULTS_DIR / "quality.png",
         "digits CNN: accuracy after pruning (mean ± std over seeds)",
