@@ -6,14 +6,19 @@
 - A `queued` job with no message sent since its last claim (Job.enqueued_at is null: the API
   crashed between commit and send, the broker was down, a worker died between releasing a job
   for retry and sending it) is sent again once it is requeue_after_seconds old.
+- A `queued` job whose message a worker took and never acknowledged, longer ago than
+  requeue_after_seconds, lost its worker before the claim (a SIGKILL right after the delivery):
+  it is sent again rather than waiting for the broker's visibility timeout (see
+  stranded_deliveries).
 - A Redis that lost its data lost every message: the sweeper notices that the broker's epoch key
   is gone, clears every queued job's mark, and the jobs are sent again, a batch per pass.
 
-A pass never reads the queue: its cost grows with the jobs that need a message, not with the
-backlog. Sending a job twice is harmless: the claim runs it once. Every worker runs a sweeper
-thread, at a jittered interval; a pass first takes a transaction-level advisory lock and is
-skipped when another sweeper holds it, and rows are locked with SKIP LOCKED, so sweepers never
-wait on each other or on a running job, and never send the same job together.
+A pass never reads the queue, only the small unacked set: its cost grows with the jobs that
+need a message, not with the backlog. Sending a job twice is harmless: the claim runs it once.
+Every worker runs a sweeper thread, at a jittered interval; a pass first takes a
+transaction-level advisory lock and is skipped when another sweeper holds it, and rows are
+locked with SKIP LOCKED, so sweepers never wait on each other or on a running job, and never
+send the same job together.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from app.core.db.models import Job, utcnow
 from app.core.db.session import session_scope
 from app.core.events import Event, record_event
 from app.core.settings import Settings
+from worker.stranded_deliveries import stranded_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +106,25 @@ def unsent_queued(session: Session, settings: Settings, now: datetime, limit: in
     )
 
 
+def stranded_queued(
+    session: Session, client: redis.Redis, settings: Settings, now: datetime, limit: int
+) -> list[Job]:
+    """Queued jobs whose current message was delivered long ago and never claimed."""
+    delivered = stranded_deliveries(client, now - timedelta(seconds=settings.requeue_after_seconds))
+    if not delivered or limit <= 0:
+        return []
+    jobs = session.scalars(
+        select(Job)
+        .where(Job.id.in_(delivered), Job.status == "queued", Job.enqueued_at.is_not(None))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    # A delivery of the job's current message is later than its send, give or take the moment
+    # between a send and its mark; an older one is of a message that a new send replaced.
+    slack = timedelta(seconds=settings.requeue_after_seconds / 2)
+    return [job for job in jobs if job.enqueued_at and job.enqueued_at - slack <= delivered[job.id]]
+
+
 def sweep(
     settings: Settings,
     client: redis.Redis,
@@ -118,6 +143,7 @@ def sweep(
             forget_marks(session)
         orphans, events = requeue_orphans(session, settings, now)
         jobs = orphans + unsent_queued(session, settings, now, SWEEP_BATCH - len(orphans))
+        jobs += stranded_queued(session, client, settings, now, SWEEP_BATCH - len(jobs))
         for job in jobs:
             log.warning("sending job %s to the queue again", job.id)
             if send(job.id):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -12,6 +16,7 @@ from sqlalchemy import func, select, update
 from app.core.db.models import Job, utcnow
 from app.core.db.session import session_scope
 from app.core.events import Event
+from app.core.queue import GPU_QUEUE, PRUNE_TASK, celery_client
 from app.core.settings import Settings
 from tests.worker.conftest import job_events, load_job
 from worker.job_runner import RunResult, run_job
@@ -21,9 +26,14 @@ MakeJob = Callable[[str], str]
 
 
 @pytest.fixture
-def queue_client(redis_url: str) -> Iterator[redis.Redis]:
+def queue_url(redis_url: str) -> str:
     """A database of its own, so no real worker's queue is involved."""
-    client = redis.Redis.from_url(redis_url.rsplit("/", 1)[0] + "/9")
+    return redis_url.rsplit("/", 1)[0] + "/9"
+
+
+@pytest.fixture
+def queue_client(queue_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(queue_url)
     client.flushdb()
     client.set(EPOCH_KEY, "test")  # a broker that has kept its data
     yield client
@@ -149,3 +159,65 @@ def test_new_queued_job_is_not_touched(
 ) -> None:
     job_id = make_job("succeed")
     assert job_id not in sweep_once(settings, queue_client)[0]
+
+
+# A worker that takes one message the way Celery's does (acknowledged late) and waits.
+TAKE_ONE_MESSAGE = """
+import sys, time
+from kombu import Connection
+with Connection(sys.argv[1]) as connection:
+    queue = connection.SimpleQueue(sys.argv[2])
+    queue.get(timeout=30)
+    print("taken", flush=True)
+    time.sleep(300)
+"""
+
+
+def deliver_to_a_worker_that_dies(queue_url: str, job_id: str) -> None:
+    """The job's message is sent as the API sends it, taken by a worker, and the worker is
+    SIGKILLed before it claims the job: the message stays unacknowledged in the broker."""
+    celery_client(queue_url).send_task(PRUNE_TASK, args=[job_id], queue=GPU_QUEUE)
+    set_job(job_id, enqueued_at=utcnow())
+    worker = subprocess.Popen(
+        [sys.executable, "-c", TAKE_ONE_MESSAGE, queue_url, GPU_QUEUE],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "taken"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+
+
+def test_a_job_whose_worker_died_right_after_the_delivery_is_sent_again(
+    make_job: MakeJob,
+    worker_settings: Callable[..., Settings],
+    queue_url: str,
+    queue_client: redis.Redis,
+) -> None:
+    settings = worker_settings(heartbeat_timeout_seconds=5, requeue_after_seconds=2)
+    job_id, untaken_id = make_job("succeed"), make_job("succeed")
+    deliver_to_a_worker_that_dies(queue_url, job_id)
+    set_job(untaken_id, enqueued_at=utcnow() - timedelta(seconds=10))  # still in the queue
+    assert job_id not in sweep_once(settings, queue_client)[0]  # a live worker may still claim it
+    time.sleep(2.5)
+    sent = sweep_once(settings, queue_client)[0]
+    assert job_id in sent and untaken_id not in sent
+    # The new send replaced the taken message: later passes leave the job to its new message.
+    assert job_id not in sweep_once(settings, queue_client)[0]
+
+
+def test_a_claimed_job_whose_message_is_unacknowledged_is_left_alone(
+    make_job: MakeJob,
+    worker_settings: Callable[..., Settings],
+    queue_url: str,
+    queue_client: redis.Redis,
+) -> None:
+    settings = worker_settings(heartbeat_timeout_seconds=60, requeue_after_seconds=2)
+    job_id = make_job("succeed")
+    deliver_to_a_worker_that_dies(queue_url, job_id)
+    set_job(job_id, status="running", attempts=1, heartbeat_at=utcnow() + timedelta(seconds=30))
+    time.sleep(2.5)
+    assert job_id not in sweep_once(settings, queue_client)[0]
+    assert load_job(job_id).status == "running"
