@@ -92,6 +92,9 @@ def test_contrib_string_hparams(client: TestClient, model_id: str, dataset_id: s
         ({"pruning_scope": "model"}, "pruning_scope"),
         ({"prune_harder": True}, "prune_harder"),
         ("target_sparsity", "target_sparsity"),
+        # JSON's booleans are not numbers, though pydantic's lax mode would read them as 0 and 1.
+        ({"sparsity_function_begin_step": False}, "sparsity_function_begin_step"),
+        ({"target_sparsity": True}, "target_sparsity"),
     ],
 )
 def test_invalid_hparams_are_422_naming_the_field(
@@ -129,6 +132,9 @@ def test_unknown_hparams_list_the_valid_names(
         ({"loss": "hinge_of_doom"}, "hinge_of_doom"),
         ({"epochs": 1, "steps": 5}, "epochs or steps"),
         ({"epocs": 3}, "epocs"),
+        ({"batch_size": True}, "batch_size"),
+        ({"distillation": {"alpha": False}}, "alpha"),
+        ({"from_logits": 0}, "from_logits"),
     ],
 )
 def test_invalid_training_is_422(

@@ -115,6 +115,8 @@ def test_a_sweep_queues_one_job_per_sparsity_with_the_shared_hparams(
         ({"training": {"loss": "no_such_loss"}}, 422, "invalid_training"),
         ({"exports": ["onnx"]}, 422, None),
         ({"max_accuracy_drop": -1}, 422, None),
+        ({"max_accuracy_drop": True}, 422, None),
+        ({"sparsities": [False, 0.5]}, 422, None),
         ({"dataset_id": "ds_missing"}, 404, "dataset_not_found"),
     ],
 )

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.api.storable_text import storable_fields
+from worker.pruning.contract.json_scalars import Float
 
 DEFAULT_SPARSITIES = (0.5, 0.75, 0.9, 0.95)
 MAX_SENSITIVITY_SPARSITIES = 16
-OpenFraction = Annotated[float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)]
+OpenFraction = Annotated[Float, Field(gt=0.0, lt=1.0, allow_inf_nan=False)]
 # Nothing trains: only what evaluating the model needs.
 SENSITIVITY_TRAINING_KEYS = frozenset(
     {"loss", "from_logits", "metrics", "batch_size", "signature", "validation_split"}

@@ -9,10 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from app.api.schemas.common import UtcDatetime
 from app.api.schemas.jobs import JobErrorOut, JobStatus
 from app.api.storable_text import storable_fields
+from worker.pruning.contract.json_scalars import Float
 
 MIN_SPARSITIES, MAX_SPARSITIES = 2, 16
 SweepStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-Fraction = Annotated[float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
+Fraction = Annotated[Float, Field(ge=0.0, lt=1.0, allow_inf_nan=False)]
 
 
 class SweepCreate(BaseModel):
@@ -44,7 +45,7 @@ class SweepCreate(BaseModel):
         examples=[["tflite"]],
     )
     name: str | None = Field(None, max_length=200)
-    max_accuracy_drop: float = Field(
+    max_accuracy_drop: Float = Field(
         1.0,
         ge=0.0,
         le=100.0,

@@ -21,14 +21,15 @@ from pydantic import (
 from worker.pruning.contract.channel_rules import channel_unit_clashes
 from worker.pruning.contract.contrib_string import parse_contrib_string
 from worker.pruning.contract.errors import InvalidConfig
+from worker.pruning.contract.json_scalars import Float, Int
 
 
 class PruningHParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # The seed's table (contrib). Descriptions: PRUNING.md's, for /openapi.json and the dashboard.
-    begin_pruning_step: int = Field(0, ge=0, description="First step where masks may be updated.")
-    end_pruning_step: int = Field(
+    begin_pruning_step: Int = Field(0, ge=0, description="First step where masks may be updated.")
+    end_pruning_step: Int = Field(
         -1,
         validate_default=True,
         description="Last step at which masks may be updated; -1 = until training ends.",
@@ -36,21 +37,21 @@ class PruningHParams(BaseModel):
     do_not_prune: list[str] = Field(
         [], description="Layer/variable names or regexes that are never pruned."
     )
-    threshold_decay: float = Field(
+    threshold_decay: Float = Field(
         0.9, ge=0.0, lt=1.0, description="Exponential smoothing of each layer's threshold."
     )
-    pruning_frequency: int = Field(10, ge=1, description="Steps between mask updates.")
-    initial_sparsity: float = Field(
+    pruning_frequency: Int = Field(10, ge=1, description="Steps between mask updates.")
+    initial_sparsity: Float = Field(
         0.0, ge=0.0, lt=1.0, description="Sparsity at sparsity_function_begin_step."
     )
-    target_sparsity: float = Field(
+    target_sparsity: Float = Field(
         0.5, ge=0.0, lt=1.0, description="Sparsity from sparsity_function_end_step on."
     )
-    sparsity_function_begin_step: int = Field(0, description="Start of the sparsity ramp.")
-    sparsity_function_end_step: int = Field(
+    sparsity_function_begin_step: Int = Field(0, description="Start of the sparsity ramp.")
+    sparsity_function_end_step: Int = Field(
         100, validate_default=True, description="End of the sparsity ramp."
     )
-    sparsity_function_exponent: float = Field(
+    sparsity_function_exponent: Float = Field(
         3.0, gt=0.0, description="1 = linear ramp; >1 = fast first, slow later."
     )
     # contrib's later versions.
@@ -58,17 +59,17 @@ class PruningHParams(BaseModel):
     weight_sparsity_map: list[str] = Field(
         [], description='"regex:sparsity" pairs: per-layer target sparsity.'
     )
-    block_height: int = Field(
+    block_height: Int = Field(
         1, description="Block sparsity for rank-2 weights: block height; -1 = the whole dimension."
     )
-    block_width: int = Field(
+    block_width: Int = Field(
         1, description="Block sparsity for rank-2 weights: block width; -1 = the whole dimension."
     )
     block_pooling_function: Literal["AVG", "MAX"] = Field(
         "AVG", description="How a block's magnitude is pooled."
     )
     block_dims_map: list[str] = Field([], description='"regex:HxW" pairs: per-layer block shape.')
-    nbins: int = Field(256, ge=1, description="Accepted for compatibility; thresholds are exact.")
+    nbins: Int = Field(256, ge=1, description="Accepted for compatibility; thresholds are exact.")
     # Beyond contrib.
     pruning_scope: Literal["layer", "global"] = Field(
         "layer",

@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from worker.pruning.contract.errors import InvalidConfig
+from worker.pruning.contract.json_scalars import Bool, Float, Int
 
 CLASSIFICATION_LOSSES = frozenset(
     {
@@ -42,8 +43,8 @@ class Distillation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    alpha: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the teacher's loss term.")
-    temperature: float = Field(
+    alpha: Float = Field(0.5, ge=0.0, le=1.0, description="Weight of the teacher's loss term.")
+    temperature: Float = Field(
         4.0, gt=0.0, le=100.0, description="Softens both softmaxes (classification)."
     )
 
@@ -53,7 +54,7 @@ class TrainingConfig(BaseModel):
 
     # Each description reaches users through /openapi.json and the dashboard's form.
     loss: str = Field("sparse_categorical_crossentropy", description="A Keras loss name.")
-    from_logits: bool | Literal["auto"] = Field(
+    from_logits: Bool | Literal["auto"] = Field(
         "auto", description='true, false, or "auto" = decided from the output range on a batch.'
     )
     metrics: list[str] | None = Field(
@@ -62,22 +63,22 @@ class TrainingConfig(BaseModel):
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = Field(
         "adam", description="The fine-tuning optimizer."
     )
-    learning_rate: float = Field(1e-3, gt=0.0, le=10.0, description="The optimizer's step size.")
-    momentum: float = Field(0.0, ge=0.0, lt=1.0, description="Momentum (sgd and rmsprop).")
+    learning_rate: Float = Field(1e-3, gt=0.0, le=10.0, description="The optimizer's step size.")
+    momentum: Float = Field(0.0, ge=0.0, lt=1.0, description="Momentum (sgd and rmsprop).")
     # None: Keras's AdamW default for "adamw", no decay for the others (Adam stays Adam).
-    weight_decay: float | None = Field(
+    weight_decay: Float | None = Field(
         None, ge=0.0, lt=1.0, description="null = 0.004 for adamw, no decay for the others."
     )
-    batch_size: int = Field(32, ge=1, le=65536, description="Examples per optimizer step.")
-    epochs: int | None = Field(
+    batch_size: Int = Field(32, ge=1, le=65536, description="Examples per optimizer step.")
+    epochs: Int | None = Field(
         None, ge=1, le=MAX_EPOCHS, description="Passes over the training data (or give steps)."
     )
-    steps: int | None = Field(
+    steps: Int | None = Field(
         None, ge=1, le=MAX_STEPS, description="Optimizer steps (or give epochs); null = 1 epoch."
     )
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed for shuffling and the split.")
+    seed: Int = Field(0, ge=0, le=2**31 - 1, description="Seed for shuffling and the split.")
     signature: str = Field("serving_default", description="The signature to fine-tune through.")
-    validation_split: float = Field(
+    validation_split: Float = Field(
         0.1,
         gt=0.0,
         lt=1.0,
