@@ -1,6 +1,7 @@
 """The trainer's command line (the worker spawns it; see ARCHITECTURE.md).
 
     python -m worker.pruning MODEL_PATH DATA.npz [--hparams STR_OR_JSON] [--training JSON] --out DIR
+        [--devices cpu|all|GPU:0,GPU:1] [--logical-cpus N]
     python -m worker.pruning inspect MODEL_PATH [--signature NAME]
     python -m worker.pruning sensitivity MODEL_PATH DATA.npz --hparams '{"sparsities": [...]}'
         [--training JSON] --out DIR
@@ -18,6 +19,7 @@ import tempfile
 import traceback
 from typing import Any, NoReturn
 
+from worker.pruning.contract.devices import parse_devices
 from worker.pruning.contract.errors import InvalidConfig, PruningError
 from worker.pruning.contract.exports import parse_exports
 from worker.pruning.contract.hparams import parse_hparams
@@ -43,6 +45,10 @@ def _job_parser(
     parser.add_argument("--training", default=None, help="JSON object")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--exports", default=None, help='JSON list, e.g. ["tflite"]')
+    parser.add_argument(
+        "--devices", default=None, help="cpu, all or GPU:0,GPU:1 (default: TensorFlow's own)"
+    )
+    parser.add_argument("--logical-cpus", type=int, default=1, help="split the CPU in N devices")
     return parser
 
 
@@ -102,7 +108,10 @@ def _run(argv: list[str], events: EventStream) -> None:
     hparams = parse_hparams(_hparams_value(args.hparams))
     config = parse_training(_json_object(args.training, "invalid_training", "--training"))
     exports = parse_exports(json.loads(args.exports) if args.exports else None)
-    run_pruning(args.model_path, args.data_path, hparams, config, args.out, events, exports)
+    devices = None if args.devices is None else parse_devices(args.devices, args.logical_cpus)
+    run_pruning(
+        args.model_path, args.data_path, hparams, config, args.out, events, exports, devices
+    )
 
 
 def main(argv: list[str], events: EventStream | None = None) -> int:

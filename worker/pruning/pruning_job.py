@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from worker.pruning.channel_groups import ChannelGraph
 from worker.pruning.channel_job import channel_graph_for, finish_channels, make_pruner
+from worker.pruning.contract.devices import DeviceChoice
 from worker.pruning.contract.exports import block_warnings
 from worker.pruning.contract.hparams import PruningHParams
 from worker.pruning.contract.signatures import check_signature
@@ -31,6 +32,7 @@ from worker.pruning.objectives import (
 from worker.pruning.progress import EventStream, json_safe
 from worker.pruning.prunable_model import PrunableModel
 from worker.pruning.pruner import Pruner
+from worker.pruning.replicas import training_strategy
 from worker.pruning.results import (
     PruningSummaries,
     build_metrics,
@@ -164,7 +166,7 @@ def _prune(
     return run.pruner, run.reporter.stats(job.total_steps)
 
 
-def _training_summary(config: TrainingConfig, job: CheckedJob) -> dict[str, Any]:
+def _training_summary(config: TrainingConfig, job: CheckedJob, replicas: int) -> dict[str, Any]:
     return {
         "batch_size": config.batch_size,
         "optimizer": config.optimizer,
@@ -174,6 +176,7 @@ def _training_summary(config: TrainingConfig, job: CheckedJob) -> dict[str, Any]
         "train_examples": len(job.data.train),
         "validation_examples": len(job.data.val),
         "validation_source": job.data.val_source,
+        "replicas": replicas,
     }
 
 
@@ -185,15 +188,19 @@ def run_pruning(
     out_dir: str,
     events: EventStream,
     exports: list[str] | None = None,
+    devices: DeviceChoice | None = None,
 ) -> dict[str, Any]:
     """Write out_dir/{saved_model, model.keras (Keras input), metrics.json, tensorboard} and
-    out_dir/<export>.tflite for each requested export that converted."""
+    out_dir/<export>.tflite for each requested export that converted. `devices` None: TensorFlow's
+    default device."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    strategy = tf.distribute.get_strategy() if devices is None else training_strategy(devices)
     keras.utils.set_random_seed(config.seed)
     # The scratch directory holds an unpacked upload, which the export may still read (assets).
     with tempfile.TemporaryDirectory(prefix="shears-job-") as scratch:
-        job = check_job(model_path, data_path, hparams, config, scratch)
+        with strategy.scope():  # model, teacher, optimizer and masks: mirrored on every device
+            job = check_job(model_path, data_path, hparams, config, scratch)
         warnings = hparams.schedule_warnings(job.total_steps) + block_warnings(
             hparams, exports or []
         )
@@ -206,7 +213,8 @@ def run_pruning(
             shutil.rmtree(dense_dir)
         baseline = evaluate(job.model, job.loss_fn, job.metrics, job.val_batches)
 
-        pruner, stats = _prune(job, hparams, config, out, events)
+        with strategy.scope():
+            pruner, stats = _prune(job, hparams, config, out, events)
 
         pruned = evaluate(job.model, job.loss_fn, job.metrics, job.val_batches)
         structure = None
@@ -236,7 +244,7 @@ def run_pruning(
             "pruned_gzip_bytes": pruned_gzip,
         },
         stats=stats.to_json(),
-        training=_training_summary(config, job),
+        training=_training_summary(config, job, strategy.num_replicas_in_sync),
         warnings=warnings,
     )
     if exports:

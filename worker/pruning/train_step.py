@@ -1,6 +1,7 @@
 """The compiled optimizer step with masking: gradients masked before the optimizer step,
 weights masked after it, so a pruned weight stays exactly zero whatever momentum or weight
-decay do. The step does no Python or NumPy work beyond one call.
+decay do. The step does no Python or NumPy work beyond one call. Under a MirroredStrategy
+(several devices) each replica takes its slice of the batch and the masks are mirrored.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from worker.pruning.contract.model_rules import recurrent_saved_model_error
 from worker.pruning.contract.training_config import TrainingConfig
 from worker.pruning.distillation import Distiller
 from worker.pruning.prunable_model import PrunableModel
+from worker.pruning.replicas import share_of_global_batch, split_batch
 
 # What TensorFlow says when a graph takes gradients through a while loop restored from a
 # SavedModel that reads variables in its body (a Keras 3 export() of an LSTM).
@@ -37,20 +39,30 @@ def build_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(**common)
 
 
-def model_loss(
-    model: PrunableModel,
-    loss_fn: Any,
-    x: dict[str, Any],
-    y: Any,
-    training: bool,
-    distiller: Distiller | None = None,
+def replica_loss(
+    model: PrunableModel, loss_fn: Any, x: dict[str, Any], y: Any, distiller: Distiller | None
 ):
-    outputs = tf.cast(model.forward(x, training=training), tf.float32)
+    """This replica's part of the global batch's training loss: summed over the replicas it is
+    the loss one device computes on the whole batch (a mean per example, regularization once)."""
+    outputs = tf.cast(model.forward(x, training=True), tf.float32)
     loss = loss_fn(y, outputs)
     if distiller is not None:
         loss = distiller.blend(loss, outputs, x)
-    extra = model.extra_losses() if training else []
-    return loss + tf.add_n(extra) if extra else loss
+    loss = loss * share_of_global_batch(tf.shape(outputs)[0])
+    extra = model.extra_losses()
+    if not extra:
+        return loss
+    replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+    return loss + tf.add_n(extra) / replicas
+
+
+def _apply_mask(variable: Any, mask: Any) -> Any:
+    return variable.assign(variable * mask)
+
+
+def _tf_variable(variable: Any) -> Any:
+    """The tf.Variable (mirrored under a MirroredStrategy) behind a Keras variable."""
+    return variable.value if isinstance(variable, keras.Variable) else variable
 
 
 def _masked(gradient: Any, mask: tf.Variable | None) -> Any:
@@ -71,11 +83,17 @@ def variables_with_gradients(
     silently left dense: the user decides with do_not_prune.
     """
     variables = model.trainable_variables()
-    with tf.GradientTape() as tape:
-        # Inference mode: no BatchNorm statistics move before the baseline evaluation.
-        loss = model_loss(model, loss_fn, x, y, training=False)
-    gradients = tape.gradient(loss, variables)
-    has_gradient = {id(v) for v, g in zip(variables, gradients, strict=True) if g is not None}
+
+    def gets_gradient() -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            # Inference mode: no BatchNorm statistics move before the baseline evaluation.
+            loss = loss_fn(y, tf.cast(model.forward(x, training=False), tf.float32))
+        return tf.constant([g is not None for g in tape.gradient(loss, variables)])
+
+    # In a replica: mirrored variables take gradients only there (any replica answers alike).
+    strategy = tf.distribute.get_strategy()
+    flags = strategy.experimental_local_results(strategy.run(gets_gradient))[0].numpy()
+    has_gradient = {id(v) for v, flag in zip(variables, flags, strict=True) if flag}
     missing = [name for name, v in prunable if id(v) not in has_gradient]
     where = f"through signature {model.signature_name!r}"
     if missing and len(missing) == len(prunable):
@@ -112,9 +130,12 @@ class TrainStep:
         self._model, self._loss_fn, self._optimizer = model, loss_fn, optimizer
         self._distiller = distiller
         self._variables = variables
+        # Slots made now, in the strategy's scope: made on a replica's first step they fail.
+        optimizer.build(variables)
         mask_of = {id(v): mask for v, mask in masked}
         self._masks = [mask_of.get(id(v)) for v in variables]
         self._masked = masked
+        self._strategy = tf.distribute.get_strategy()  # the scope the variables were made in
         self._loss_sum = tf.Variable(0.0, trainable=False, dtype=tf.float32)
         self._loss_count = tf.Variable(0.0, trainable=False, dtype=tf.float32)
         self._step = tf.function(self._train_step, input_signature=list(element_spec))
@@ -129,15 +150,21 @@ class TrainStep:
             raise
 
     def _train_step(self, x: dict[str, tf.Tensor], y: tf.Tensor) -> None:
+        losses = self._strategy.run(self._replica_step, args=split_batch(self._strategy, (x, y)))
+        loss = self._strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None)
+        for variable, mask in self._masked:
+            # Each replica masks its own copy with its own copy of the mask: no transfers.
+            self._strategy.extended.update(_tf_variable(variable), _apply_mask, args=(mask,))
+        self._loss_sum.assign_add(loss)
+        self._loss_count.assign_add(1.0)
+
+    def _replica_step(self, x: dict[str, tf.Tensor], y: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:
-            loss = model_loss(self._model, self._loss_fn, x, y, True, self._distiller)
+            loss = replica_loss(self._model, self._loss_fn, x, y, self._distiller)
         gradients = tape.gradient(loss, self._variables)
         gradients = [_masked(g, m) for g, m in zip(gradients, self._masks, strict=True)]
         self._optimizer.apply_gradients(zip(gradients, self._variables, strict=True))
-        for variable, mask in self._masked:
-            variable.assign(variable * mask)
-        self._loss_sum.assign_add(loss)
-        self._loss_count.assign_add(1.0)
+        return loss
 
     def take_mean_loss(self) -> float | None:
         """Mean training loss since the last call (syncs with the device; call rarely)."""
