@@ -26,7 +26,9 @@ LOGICAL_CPUS = 2
 
 
 def _copies(strategy: tf.distribute.Strategy, variable) -> list[np.ndarray]:
-    variable = getattr(variable, "value", variable) if not isinstance(variable, tf.Variable) else variable
+    variable = (
+        getattr(variable, "value", variable) if not isinstance(variable, tf.Variable) else variable
+    )
     return [np.asarray(v) for v in strategy.experimental_local_results(variable)]
 
 

@@ -15,7 +15,7 @@ from worker.pruning.contract.devices import DeviceChoice
 
 
 def _short_name(device: Any) -> str:
-    """"/physical_device:GPU:0" or "/job:localhost/.../device:CPU:1" -> "GPU:0", "CPU:1"."""
+    """ "/physical_device:GPU:0" or "/job:localhost/.../device:CPU:1" -> "GPU:0", "CPU:1"."""
     return ":".join(device.name.split(":")[-2:])
 
 

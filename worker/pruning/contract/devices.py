@@ -23,7 +23,7 @@ def invalid_devices(message: str) -> PruningError:
 
 
 def _device_name(text: str) -> str:
-    """"gpu:1" -> "GPU:1"; anything else is refused."""
+    """ "gpu:1" -> "GPU:1"; anything else is refused."""
     match = _DEVICE.match(text.strip().upper())
     if match is None:
         raise invalid_devices(
