@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from app.api.job_feeds import JobFeed, subscribe, unsubscribe
+from app.api.job_feeds import REDIS_RETRY_SECONDS, JobFeed, subscribe, unsubscribe
 from app.core.db.models import TERMINAL_STATUSES, Job
 from app.core.db.session import get_sessionmaker
 from app.core.events import Event, events_after
@@ -26,7 +26,6 @@ KEEPALIVE_SECONDS = 15.0
 # Catches events that were committed while Redis was unreachable, so never published.
 POSTGRES_RECHECK_SECONDS = 5.0
 POLL_SECONDS = 1.0
-REDIS_RETRY_SECONDS = 5.0
 
 
 def format_event(event: Event) -> str:
