@@ -5,7 +5,9 @@
    with the API process's peak RSS growth during each;
 3. one small pruning job through the whole service against the engine's command line.
 
-    python -m bench.service [--quick]
+    python -m bench.service [--quick] [--only requests|transfers]
+
+`--only` runs part 1 or 2 alone and replaces just that part of bench/results/service.json.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import json
 import shutil
 import statistics
 import time
@@ -21,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import write_result
+from bench.common import RESULTS_DIR, write_result
 from bench.service_client import LatencyLog, download, timed_get, upload
 from bench.service_harness import PeakRss, RunningService, running_service
 from bench.service_inputs import digits_job_inputs, padded_saved_model_zip
@@ -31,6 +34,9 @@ MiB = 1024**2
 CLIENTS = 4
 ROUNDS = 4
 COPIES = 3
+JOB_STATUS_GOAL_OVER_HEALTHZ = 0.7
+UPLOAD_GOAL_OVER_COPY = 5
+DOWNLOAD_GOAL_OVER_COPY = 3
 
 
 async def _fetch_many(
@@ -68,15 +74,21 @@ def request_rates(service: RunningService, job_id: str, requests: int) -> dict[s
             logs[name].extend(log)
             seconds[name] += elapsed
     health, job = (logs[name].summary(seconds[name]) for name in paths)
+    ratio = job["requests_per_second"] / health["requests_per_second"]
     return {
         "healthz": health,
         "job_status": job,
         "job_status_over_healthz": {
-            "requests_per_second": round(
-                job["requests_per_second"] / health["requests_per_second"], 3
-            ),
+            "requests_per_second": round(ratio, 3),
             "p50": round(job["p50_ms"] / health["p50_ms"], 2),
             "p99": round(job["p99_ms"] / health["p99_ms"], 2),
+        },
+        "goals": {
+            "job_status_rate": {
+                "goal": f"GET /v1/jobs/{{id}} at least {JOB_STATUS_GOAL_OVER_HEALTHZ}× the rate "
+                f"of /healthz (measured {ratio:.3f}×)",
+                "met": ratio >= JOB_STATUS_GOAL_OVER_HEALTHZ,
+            }
         },
         "how": f"{requests} GETs per endpoint from {CLIENTS} concurrent httpx.AsyncClient "
         f"keep-alive connections, in {ROUNDS} alternating rounds; GET /v1/jobs/{{id}} is "
@@ -127,6 +139,8 @@ def big_transfers(service: RunningService, size: int) -> dict[str, Any]:
             download_seconds = time.perf_counter() - started
     if model["size_bytes"] != size or _sha256(fetched) != model["sha256"]:
         raise RuntimeError("the downloaded archive differs from the uploaded one")
+    upload_ratio = upload_seconds / copy_seconds
+    download_ratio = download_seconds / copy_seconds
     return {
         "archive_bytes": size,
         "local_copy": {
@@ -136,6 +150,18 @@ def big_transfers(service: RunningService, size: int) -> dict[str, Any]:
         "upload": _transfer(size, upload_seconds, copy_seconds, upload_rss),
         "download": _transfer(size, download_seconds, copy_seconds, download_rss),
         "rss_goal_mib": 100,
+        "goals": {
+            "upload_over_copy": {
+                "goal": f"upload at most {UPLOAD_GOAL_OVER_COPY}× the local copy "
+                f"(measured {upload_ratio:.1f}×)",
+                "met": upload_ratio <= UPLOAD_GOAL_OVER_COPY,
+            },
+            "download_over_copy": {
+                "goal": f"download at most {DOWNLOAD_GOAL_OVER_COPY}× the local copy "
+                f"(measured {download_ratio:.1f}×)",
+                "met": download_ratio <= DOWNLOAD_GOAL_OVER_COPY,
+            },
+        },
         "how": "a real tiny tf.Module SavedModel zipped with an incompressible random file in "
         "assets/; local copy: shutil.copyfile of the same file, median of "
         f"{COPIES}, no fsync (nor does the service fsync); upload: POST /v1/models (multipart, "
@@ -146,12 +172,32 @@ def big_transfers(service: RunningService, size: int) -> dict[str, Any]:
     }
 
 
+def _stored_result() -> dict[str, Any]:
+    """The last full run's parts, kept when only one part is measured again."""
+    path = RESULTS_DIR / "service.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    return {key: value for key, value in stored.items() if key != "machine"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="128 MiB archive, fewer requests")
+    parser.add_argument("--only", choices=["requests", "transfers"], help="run just this part")
     args = parser.parse_args(argv)
     size = (128 if args.quick else 1024) * MiB
     requests = 800 if args.quick else 4000
+    if args.only:
+        with running_service() as service:
+            if args.only == "transfers":
+                part = {"transfers": big_transfers(service, size)}
+            else:
+                job = compare_job_runs(service, *digits_job_inputs(service.root), 1)
+                part = {
+                    "request_rates": request_rates(service, job["service"]["job_ids"][-1], requests)
+                }
+        path = write_result("service", {**_stored_result(), **part})
+        print(f"wrote {path}")
+        return 0
     repeats = 1 if args.quick else 3
     with running_service() as service:
         inputs = digits_job_inputs(service.root)

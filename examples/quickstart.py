@@ -83,7 +83,7 @@ def check_pruned_saved_model(path: Path, data: dict[str, np.ndarray]) -> None:
     outputs = serve(**{input_name: tf.constant(data["x_val"])})
     probabilities = next(iter(outputs.values())).numpy()
     accuracy = float(np.mean(probabilities.argmax(axis=1) == data["y_val"]))
-    kernels = [v.numpy() for v in loaded.variables if len(v.shape) >= 2]
+    kernels = [v.numpy() for v in serve.variables if len(v.shape) >= 2]
     zeros = sum(int((k == 0).sum()) for k in kernels) / sum(k.size for k in kernels)
     console.print(
         f"reloaded the pruned SavedModel with tf.saved_model.load: validation accuracy "

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.api.deps import DbSession
+from app.api.deps import ReadDbSession
 from app.api.errors import ApiError
 from app.core.api_keys import tenant_for_key
 from app.core.db.models import Tenant
@@ -23,15 +23,16 @@ def unauthorized(message: str) -> ApiError:
 
 def get_current_tenant(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    db: DbSession,
+    db: ReadDbSession,
 ) -> Tenant:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthorized("send your API key as `Authorization: Bearer <key>`")
     tenant = tenant_for_key(db, credentials.credentials)
-    # Hand the connection back now: this dependency and a sync route run in separate thread-pool
-    # hops, and requests holding pooled connections while they wait for a thread starve the
-    # threads that wait for a connection (QueuePool timeouts at 200 concurrent requests).
-    db.commit()
+    # Hand the connection back now (no round trip: autocommit): this dependency and a sync route
+    # run in separate thread-pool hops, and requests holding pooled connections while they wait
+    # for a thread starve the threads that wait for a connection (QueuePool timeouts at 200
+    # concurrent requests).
+    db.close()
     if tenant is None:
         raise unauthorized(
             "the API key is not valid; create one with `python -m app.admin create-api-key`"

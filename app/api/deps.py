@@ -13,12 +13,14 @@ from fastapi.routing import APIRoute
 from pydantic import WithJsonSchema
 from sqlalchemy.orm import Session
 
-from app.core.db.session import get_db
+from app.core.db.session import get_db, get_read_db
 from app.core.settings import Settings, get_settings
 
 # Closed when the route returns, not after the response: a stream (SSE, a download) must not hold
 # a pooled connection for its whole life.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
+# For requests that only read: autocommit, no BEGIN/COMMIT round trips.
+ReadDbSession = Annotated[Session, Depends(get_read_db, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 # An absent header is None; a present one is a string, never "null" (as string-or-null says).
 IfNoneMatch = Annotated[

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.core.db.models import Blob
 from app.core.db.session import get_sessionmaker
+from app.core.prefetch import prefetched
 from app.core.storage import BlobIntegrityError, stream_blob
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,9 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 def _chunks(blob_id: str) -> Iterator[bytes]:
     # A session per chunk: a pooled connection is held only while a chunk is fetched, never
-    # while a slow client takes it.
+    # while a slow client takes it. The next chunk is fetched and checked while this one is sent.
     try:
-        yield from stream_blob(get_sessionmaker(), blob_id)
+        yield from prefetched(stream_blob(get_sessionmaker(), blob_id))
     except BlobIntegrityError:
         # Raised before the bad chunk is sent: the response ends short of its Content-Length,
         # which every HTTP client reports as an error.

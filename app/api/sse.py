@@ -7,32 +7,25 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import cast
 
 import anyio
 import redis
-import redis.asyncio
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from app.api.redis_client import new_async_redis
+from app.api.job_feeds import REDIS_RETRY_SECONDS, JobFeed, subscribe, unsubscribe
 from app.core.db.models import TERMINAL_STATUSES, Job
 from app.core.db.session import get_sessionmaker
-from app.core.events import Event, events_after, stream_key
+from app.core.events import Event, events_after
 
 log = logging.getLogger(__name__)
 
-BLOCK_MS = 1000
+WAIT_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
 # Catches events that were committed while Redis was unreachable, so never published.
 POSTGRES_RECHECK_SECONDS = 5.0
 POLL_SECONDS = 1.0
-REDIS_RETRY_SECONDS = 5.0
-
-
-# XREAD's reply: [(stream key, [(entry id, {field: value})])].
-StreamReply = list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]] | None
 
 
 def format_event(event: Event) -> str:
@@ -45,7 +38,7 @@ class JobEventTail:
         self.job_id = job_id
         self.last_seq = last_seq
         self.job_finished = False
-        self.redis: redis.asyncio.Redis = new_async_redis()
+        self.feed: JobFeed | None = None  # joined once the history is sent
         self.redis_down_until = 0.0
         self.last_postgres_check = 0.0
         self.last_sent = time.monotonic()
@@ -87,9 +80,9 @@ class JobEventTail:
         with get_sessionmaker()() as session:
             return events_after(session, self.job_id, after_seq, before_seq=before_seq)
 
-    async def close(self) -> None:
-        with anyio.CancelScope(shield=True):
-            await self.redis.aclose()
+    def close(self) -> None:
+        if self.feed is not None:
+            unsubscribe(self.feed)
 
     async def _next_batch(self) -> list[Event]:
         now = time.monotonic()
@@ -109,17 +102,9 @@ class JobEventTail:
         return events
 
     async def _from_redis(self) -> list[Event]:
-        reply = cast(
-            StreamReply,
-            await self.redis.xread(
-                {stream_key(self.job_id): f"0-{self.last_seq}"}, block=BLOCK_MS, count=500
-            ),
-        )
-        return [
-            Event.from_stream_entry(entry_id, fields)
-            for _key, entries in reply or []
-            for entry_id, fields in entries
-        ]
+        if self.feed is None:
+            self.feed = subscribe(self.job_id, self.last_seq)
+        return await self.feed.events_after(self.last_seq, WAIT_SECONDS)
 
     async def _from_postgres(self) -> list[Event]:
         events, finished = await run_in_threadpool(self._query_postgres, self.last_seq)
@@ -144,4 +129,4 @@ async def job_event_stream(job_id: str, last_seq: int) -> AsyncIterator[str]:
         # The response has started, so no 503: end the stream; clients resume by Last-Event-ID.
         log.warning("SSE for job %s ends, Postgres is unavailable: %s", job_id, exc)
     finally:
-        await tail.close()
+        tail.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GiB = 1024**3
@@ -22,6 +23,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    # API processes (uvicorn workers): one per core is the most that helps.
+    web_concurrency: int = Field(default=1, ge=1)
 
     # Uploads.
     max_upload_bytes: int = 2 * GiB

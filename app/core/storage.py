@@ -1,7 +1,9 @@
 """Blobs in Postgres: a row with the sha256 and size, the bytes in ordered chunks.
 
 Written inside the caller's transaction (so the metadata row that points at a blob commits with
-it), read back one chunk at a time: never a whole model in memory.
+it), read back one chunk at a time: never a whole model in memory. Chunks travel in Postgres's
+binary format (COPY in, binary results out): the text format would send every byte as two hex
+digits.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import BinaryIO
 
+import psycopg
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.core.db.models import Blob, BlobChunk
+from app.core.prefetch import prefetched
+
+COPY_CHUNKS = "COPY blob_chunks (blob_id, seq, data, sha256) FROM STDIN (FORMAT BINARY)"
+CHUNK_TYPES = ["text", "int4", "bytea", "text"]
+SELECT_CHUNK = "SELECT data, sha256 FROM blob_chunks WHERE blob_id = %s AND seq = %s"
 
 
 class BlobIntegrityError(Exception):
@@ -39,15 +47,12 @@ def stream_blob(
     digest = hashlib.sha256()
     for seq in range(count or 0):
         with open_session() as session:
-            row = session.execute(
-                select(BlobChunk.data, BlobChunk.sha256).where(
-                    BlobChunk.blob_id == blob_id, BlobChunk.seq == seq
-                )
-            ).one_or_none()
-        if row is None:
+            cursor = _driver_connection(session).execute(SELECT_CHUNK, (blob_id, seq), binary=True)
+            found = cursor.fetchone()
+        if found is None:
             raise BlobIntegrityError(f"blob {blob_id} is missing chunk {seq}")
-        data = bytes(row.data)
-        if hashlib.sha256(data).hexdigest() != row.sha256:
+        data, chunk_sha = found
+        if hashlib.sha256(data).hexdigest() != chunk_sha:
             raise BlobIntegrityError(f"chunk {seq} of blob {blob_id} does not match its sha256")
         digest.update(data)
         yield data
@@ -55,31 +60,46 @@ def stream_blob(
         raise BlobIntegrityError(f"blob {blob_id} does not match its sha256")
 
 
+def _driver_connection(session: Session) -> psycopg.Connection[tuple[object, ...]]:
+    """The psycopg connection under the session, in the session's transaction."""
+    connection = session.connection().connection.driver_connection
+    assert isinstance(connection, psycopg.Connection)
+    return connection
+
+
+def _hashed_chunks(stream: BinaryIO, chunk_bytes: int) -> Iterator[tuple[bytes, str]]:
+    while chunk := stream.read(chunk_bytes):
+        yield chunk, hashlib.sha256(chunk).hexdigest()
+
+
 class BlobStore:
     def __init__(self, session: Session, chunk_bytes: int) -> None:
         self.session = session
         self.chunk_bytes = chunk_bytes
 
-    def put_file(self, path: Path, tenant_id: str) -> Blob:
+    def put_file(self, path: Path, tenant_id: str, sha256: str | None = None) -> Blob:
+        """`sha256`, when the caller already hashed the file, saves hashing it again."""
         with path.open("rb") as stream:
-            return self.put_stream(stream, tenant_id)
+            return self.put_stream(stream, tenant_id, sha256)
 
-    def put_stream(self, stream: BinaryIO, tenant_id: str) -> Blob:
+    def put_stream(self, stream: BinaryIO, tenant_id: str, sha256: str | None = None) -> Blob:
         blob = Blob(tenant_id=tenant_id, sha256="", size_bytes=0)
         self.session.add(blob)
         self.session.flush()
-        digest, size, seq = hashlib.sha256(), 0, 0
-        while chunk := stream.read(self.chunk_bytes):
-            digest.update(chunk)
-            size += len(chunk)
-            chunk_sha = hashlib.sha256(chunk).hexdigest()
-            row = BlobChunk(blob_id=blob.id, seq=seq, data=chunk, sha256=chunk_sha)
-            self.session.add(row)
-            # Flush and forget each chunk so the session never holds more than one in memory.
-            self.session.flush()
-            self.session.expunge(row)
-            seq += 1
-        blob.sha256, blob.size_bytes = digest.hexdigest(), size
+        digest = hashlib.sha256() if sha256 is None else None
+        size = 0
+        with _driver_connection(self.session).cursor() as cursor:
+            with cursor.copy(COPY_CHUNKS) as copy:
+                copy.set_types(CHUNK_TYPES)
+                # The next chunk is read and hashed while this one goes to Postgres.
+                chunks = prefetched(_hashed_chunks(stream, self.chunk_bytes))
+                for seq, (chunk, chunk_sha) in enumerate(chunks):
+                    if digest is not None:
+                        digest.update(chunk)
+                    size += len(chunk)
+                    copy.write_row((blob.id, seq, chunk, chunk_sha))
+        blob.sha256 = sha256 if digest is None else digest.hexdigest()
+        blob.size_bytes = size
         self.session.flush()
         return blob
 

@@ -55,7 +55,14 @@ class Launcher:
 
     def start_children(self, env: dict[str, str]) -> None:
         self.children.append(worker_process(env))
-        self.children.append(api_process(env, self.settings.host, self.settings.port))
+        self.children.append(
+            api_process(
+                env,
+                self.settings.host,
+                self.settings.port,
+                workers=self.settings.web_concurrency,
+            )
+        )
 
     def wait_until_ready(self, redis_url: str) -> None:
         """Until the API answers and the worker replies to a ping, so the banner comes last."""

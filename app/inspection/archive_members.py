@@ -129,9 +129,12 @@ def write_member(
     relative: PurePosixPath,
     budget: ExtractionBudget,
     check_ratio: Callable[[int], None],
+    keep: bool = True,
 ) -> None:
     """Streams `source` to dest/relative, charging every chunk to the budget before writing it;
-    `check_ratio(expanded bytes of this member)` raises when the archive is a bomb."""
+    `check_ratio(expanded bytes of this member)` raises when the archive is a bomb. A member not
+    kept is still read to its end (so its CRC, size and ratio are checked) and left as an empty
+    file, so duplicate names and file/directory clashes are refused as for a full unpack."""
     target = dest.joinpath(relative)
     make_directory(dest, relative.parent)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -145,7 +148,8 @@ def write_member(
             expanded += len(chunk)
             budget.add_bytes(len(chunk))
             check_ratio(expanded)
-            out.write(chunk)
+            if keep:
+                out.write(chunk)
 
 
 def _conflict(name: str) -> UploadRejected:

@@ -9,7 +9,8 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from app.inspection.archive_members import (
@@ -36,6 +37,13 @@ _IN_MEMORY_TAR_HEADERS = (
 )
 _MAX_TAR_HEADER_BYTES = 1024 * 1024
 
+# Which members' bytes an unpack writes out (by path in the archive); the others are still read.
+KeepMember = Callable[[PurePosixPath], bool]
+
+
+def keep_all(_relative: PurePosixPath) -> bool:
+    return True
+
 
 def safe_extract(archive: Path, dest: Path, limits: ExtractLimits | None = None) -> Path:
     """Unpacks `archive` into `dest` and returns the SavedModel directory inside it."""
@@ -44,17 +52,22 @@ def safe_extract(archive: Path, dest: Path, limits: ExtractLimits | None = None)
 
 
 def extract_archive(
-    archive: Path, dest: Path, limits: ExtractLimits, filename: str | None = None
+    archive: Path,
+    dest: Path,
+    limits: ExtractLimits,
+    filename: str | None = None,
+    keep: KeepMember = keep_all,
 ) -> str:
-    """Unpacks a zip or tar.gz (told by content) into `dest`; returns which one it was."""
+    """Unpacks a zip or tar.gz (told by content) into `dest`; returns which one it was. Every
+    member is read and checked; only those `keep` names get their bytes written."""
     kind = sniff_container(archive, filename)
     dest.mkdir(parents=True, exist_ok=True)
     budget = ExtractionBudget(limits)
     try:
         if kind == ZIP:
-            _extract_zip(archive, dest, budget)
+            _extract_zip(archive, dest, budget, keep)
         else:
-            _extract_tar_gz(archive, dest, budget)
+            _extract_tar_gz(archive, dest, budget, keep)
     except (
         zipfile.BadZipFile,
         tarfile.TarError,
@@ -100,7 +113,7 @@ def find_saved_model_root(tree: Path) -> Path:
     return root
 
 
-def _extract_zip(archive: Path, dest: Path, budget: ExtractionBudget) -> None:
+def _extract_zip(archive: Path, dest: Path, budget: ExtractionBudget, keep: KeepMember) -> None:
     for _ in range(min(zip_entry_count(archive), budget.limits.max_members + 1)):
         budget.add_member()  # the central directory is known up front: refuse before writing
     with zipfile.ZipFile(archive) as zf:
@@ -108,11 +121,15 @@ def _extract_zip(archive: Path, dest: Path, budget: ExtractionBudget) -> None:
         if len(infos) != budget.members:
             raise zipfile.BadZipFile("the central directory disagrees with its end record")
         for info in infos:
-            _extract_zip_member(zf, info, dest, budget)
+            _extract_zip_member(zf, info, dest, budget, keep)
 
 
 def _extract_zip_member(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, budget: ExtractionBudget
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    dest: Path,
+    budget: ExtractionBudget,
+    keep: KeepMember,
 ) -> None:
     relative = member_path(info.filename)
     mode = info.external_attr >> 16
@@ -129,7 +146,12 @@ def _extract_zip_member(
         return
     with zf.open(info) as source:
         write_member(
-            source, dest, relative, budget, lambda n: budget.check_ratio(n, info.compress_size)
+            source,
+            dest,
+            relative,
+            budget,
+            lambda n: budget.check_ratio(n, info.compress_size),
+            keep(relative),
         )
 
 
@@ -157,13 +179,13 @@ class _BoundedTarInfo(tarfile.TarInfo):
         return super()._proc_member(tarfile_)  # type: ignore[misc]
 
 
-def _extract_tar_gz(archive: Path, dest: Path, budget: ExtractionBudget) -> None:
+def _extract_tar_gz(archive: Path, dest: Path, budget: ExtractionBudget, keep: KeepMember) -> None:
     with archive.open("rb") as raw:
         counted = _CountingReader(raw)
         with tarfile.open(fileobj=counted, mode="r|gz", tarinfo=_BoundedTarInfo) as tar:  # type: ignore[call-overload]
             for member in tar:
                 budget.add_member()
-                _extract_tar_member(tar, member, dest, budget, counted)
+                _extract_tar_member(tar, member, dest, budget, counted, keep)
 
 
 def _extract_tar_member(
@@ -172,6 +194,7 @@ def _extract_tar_member(
     dest: Path,
     budget: ExtractionBudget,
     counted: _CountingReader,
+    keep: KeepMember,
 ) -> None:
     relative = member_path(member.name)
     if member.issym():
@@ -196,4 +219,5 @@ def _extract_tar_member(
             relative,
             budget,
             lambda _n: budget.check_ratio(budget.total_bytes, counted.consumed),
+            keep(relative),
         )

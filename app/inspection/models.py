@@ -4,10 +4,15 @@ content, check it and describe it."""
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from app.inspection.archive_members import ExtractLimits
-from app.inspection.archives import extract_archive, find_saved_model_root
+from app.inspection.archives import (
+    SAVED_MODEL_FILE,
+    extract_archive,
+    find_saved_model_root,
+    keep_all,
+)
 from app.inspection.containers import ZIP, promised_suffix, sniff_container
 from app.inspection.descriptions import ModelDescription
 from app.inspection.errors import UploadRejected
@@ -34,10 +39,17 @@ def inspect_model_upload(
             "the file is named .keras but holds no config.json and model.weights.h5; save it "
             "with model.save('model.keras')",
         )
-    container = extract_archive(path, workdir, limits, name)
+    # The SavedModel checks read saved_model.pb alone: its variables (most of a big upload) are
+    # checked as archive members but not written out.
+    keep = keep_all if is_keras else _is_saved_model_proto
+    container = extract_archive(path, workdir, limits, name, keep)
     if is_keras:
         return describe_keras_file(workdir)
     return describe_saved_model(find_saved_model_root(workdir), container)
+
+
+def _is_saved_model_proto(relative: PurePosixPath) -> bool:
+    return relative.name == SAVED_MODEL_FILE
 
 
 def _zip_holds_keras_model(path: Path) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.api import readiness
 from app.api.main import create_app
 from app.api.redis_client import client_for
-from app.core.db.session import get_db
+from app.core.db.session import get_db, get_read_db
 from tests.api.conftest import assert_error, closed_port, submit
 
 
@@ -56,7 +56,9 @@ def postgres_down(app: FastAPI) -> Iterator[None]:
         with Session(engine) as session:
             yield session
 
+    # Writes and autocommit reads (auth, job status, lists) alike.
     app.dependency_overrides[get_db] = dead_session
+    app.dependency_overrides[get_read_db] = dead_session
     yield
     app.dependency_overrides.clear()
     engine.dispose()

@@ -41,9 +41,9 @@ def launcher_dir() -> Iterator[Path]:
 
 
 class RunningLauncher:
-    def __init__(self, launcher_dir: Path, port: int) -> None:
+    def __init__(self, launcher_dir: Path, port: int, **settings: str) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        env.update(DATA_DIR=str(launcher_dir), PORT=str(port))
+        env.update(DATA_DIR=str(launcher_dir), PORT=str(port), **settings)
         self.base_url = f"http://127.0.0.1:{port}"
         self.log = launcher_dir.parent / f"launcher-{time.monotonic_ns()}.log"
         with self.log.open("wb") as log:
@@ -83,9 +83,10 @@ class RunningLauncher:
 
 def test_launcher_starts_stops_cleanly_and_keeps_data(launcher_dir: Path) -> None:
     port = free_port()
-    first = RunningLauncher(launcher_dir, port)
+    first = RunningLauncher(launcher_dir, port, WEB_CONCURRENCY="2")
     try:
         first.wait_ready()
+        assert len(api_processes(first)) == 2
         key = (launcher_dir / "dev-api-key").read_text().strip()
         assert oct((launcher_dir / "dev-api-key").stat().st_mode & 0o777) == "0o600"
         assert key in first.log.read_text()  # printed for the user
@@ -112,6 +113,13 @@ def test_launcher_starts_stops_cleanly_and_keeps_data(launcher_dir: Path) -> Non
         assert [m["id"] for m in listed["data"]] == [model["id"]]
     finally:
         assert second.terminate() == 0
+
+
+def api_processes(launcher: RunningLauncher) -> list[psutil.Process]:
+    """The uvicorn processes that serve requests (children of the one that holds the port)."""
+    launched = psutil.Process(launcher.proc.pid).children()
+    api = next(p for p in launched if "uvicorn" in p.cmdline())
+    return [p for p in api.children() if "spawn_main" in " ".join(p.cmdline())]
 
 
 def refused_launch(data_dir: Path, port: int) -> subprocess.CompletedProcess[str]:

@@ -97,15 +97,26 @@ def _kth_threshold(flat: np.ndarray, sparsity: float, weights: np.ndarray | None
     if counts is not None and counts.size and np.all(counts == counts[0]):
         k = round(counts.size * int(counts[0]) * sparsity)
         quotient, remainder = divmod(k, int(counts[0]))
-        entries = quotient + (1 if 2 * remainder > counts[0] else 0)
-    elif counts is not None:
+        return _nonzero_kth(flat, quotient + (1 if 2 * remainder > counts[0] else 0))
+    if counts is not None:
         return _weighted_kth_threshold(flat, counts, sparsity)
-    else:
-        entries = round(flat.size * sparsity)
+    return _nonzero_kth(flat, round(flat.size * sparsity))
+
+
+def _nonzero_kth(flat: np.ndarray, entries: int) -> float:
+    """The entries-th smallest of magnitudes, partitioning only the nonzero ones: once a layer
+    is pruned most of it is zero, and zeros are the smallest magnitudes there are."""
     if entries == 0:
         return 0.0
-    flat.partition(entries - 1)
-    return float(flat[entries - 1])
+    if 4 * np.count_nonzero(flat) > flat.size:  # mostly dense: a copy would cost more memory
+        flat.partition(entries - 1)
+        return float(flat[entries - 1])
+    nonzero = flat[flat != 0]
+    rank = entries - (flat.size - nonzero.size)
+    if rank <= 0:
+        return 0.0
+    nonzero.partition(rank - 1)
+    return float(nonzero[rank - 1])
 
 
 def _weighted_kth_threshold(flat: np.ndarray, counts: np.ndarray, sparsity: float) -> float:

@@ -14,11 +14,13 @@ from app.api.deps import (
     DbSession,
     IfNoneMatch,
     PageParams,
+    ReadDbSession,
     SessionReleasingRoute,
     SettingsDep,
 )
 from app.api.downloads import binary_response, blob_response
 from app.api.errors import ApiError
+from app.api.json_body import json_response
 from app.api.schemas.common import ListResponse, created_links, error_responses
 from app.api.schemas.jobs import JobCreate, JobOut, JobStatus
 from app.api.services.artifacts import (
@@ -34,7 +36,7 @@ from app.api.services.jobs import (
     create_job,
     delete_job,
 )
-from app.api.services.ownership import get_owned, list_owned
+from app.api.services.ownership import get_owned, read_owned, read_owned_page
 from app.api.sse import job_event_stream
 from app.core.db.models import Job
 
@@ -103,21 +105,26 @@ def submit_job(
     return JobOut.from_row(job)
 
 
-@router.get("", summary="List jobs", responses=error_responses(422))
+@router.get(
+    "",
+    summary="List jobs",
+    response_model=ListResponse[JobOut],
+    responses=error_responses(422),
+)
 def list_jobs(
     tenant: CurrentTenant,
-    db: DbSession,
+    db: ReadDbSession,
     page: PageParams,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
-) -> ListResponse[JobOut]:
+) -> Response:
     filters = [] if status is None else [Job.status == status]
-    rows, count = list_owned(db, Job, tenant.id, page.limit, page.offset, *filters)
-    return ListResponse(data=[JobOut.from_row(row) for row in rows], count=count)
+    rows, count = read_owned_page(db, Job, tenant.id, page.limit, page.offset, *filters)
+    return json_response(ListResponse(data=[JobOut.from_row(row) for row in rows], count=count))
 
 
-@router.get("/{job_id}", summary="Get a job", responses=error_responses(404))
-def get_job(job_id: str, tenant: CurrentTenant, db: DbSession) -> JobOut:
-    return JobOut.from_row(get_owned(db, Job, tenant.id, job_id))
+@router.get("/{job_id}", summary="Get a job", response_model=JobOut, responses=error_responses(404))
+def get_job(job_id: str, tenant: CurrentTenant, db: ReadDbSession) -> Response:
+    return json_response(JobOut.from_row(read_owned(db, Job, tenant.id, job_id)))
 
 
 @router.post(

@@ -10,14 +10,16 @@ from app.api.deps import (
     DbSession,
     IfNoneMatch,
     PageParams,
+    ReadDbSession,
     SessionReleasingRoute,
     SettingsDep,
 )
 from app.api.downloads import binary_response, blob_response
+from app.api.json_body import json_response
 from app.api.schemas.common import ListResponse, created_links, error_responses
 from app.api.schemas.models import ModelOut
 from app.api.services.inputs import delete_input, model_filename, store_model
-from app.api.services.ownership import get_owned, list_owned
+from app.api.services.ownership import get_owned, read_owned, read_owned_page
 from app.api.services.quotas import precheck_storage_quota
 from app.api.uploads import multipart_openapi, receive_upload
 from app.core.db.models import Model
@@ -53,15 +55,25 @@ async def upload_model(
     return ModelOut.from_row(model)
 
 
-@router.get("", summary="List models", responses=error_responses(422))
-def list_models(tenant: CurrentTenant, db: DbSession, page: PageParams) -> ListResponse[ModelOut]:
-    rows, count = list_owned(db, Model, tenant.id, page.limit, page.offset)
-    return ListResponse(data=[ModelOut.from_row(row) for row in rows], count=count)
+@router.get(
+    "",
+    summary="List models",
+    response_model=ListResponse[ModelOut],
+    responses=error_responses(422),
+)
+def list_models(tenant: CurrentTenant, db: ReadDbSession, page: PageParams) -> Response:
+    rows, count = read_owned_page(db, Model, tenant.id, page.limit, page.offset)
+    return json_response(ListResponse(data=[ModelOut.from_row(row) for row in rows], count=count))
 
 
-@router.get("/{model_id}", summary="Get a model", responses=error_responses(404))
-def get_model(model_id: str, tenant: CurrentTenant, db: DbSession) -> ModelOut:
-    return ModelOut.from_row(get_owned(db, Model, tenant.id, model_id))
+@router.get(
+    "/{model_id}",
+    summary="Get a model",
+    response_model=ModelOut,
+    responses=error_responses(404),
+)
+def get_model(model_id: str, tenant: CurrentTenant, db: ReadDbSession) -> Response:
+    return json_response(ModelOut.from_row(read_owned(db, Model, tenant.id, model_id)))
 
 
 @router.get(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from sqlalchemy import Row
 
 from app.api.schemas.common import UtcDatetime, inline_json_schema
 from app.api.storable_text import storable_fields
@@ -132,7 +133,7 @@ class JobOut(BaseModel):
     links: JobLinks
 
     @classmethod
-    def from_row(cls, row: Job) -> JobOut:
+    def from_row(cls, row: Job | Row[Any]) -> JobOut:
         base = f"/v1/jobs/{row.id}"
         return cls(
             id=row.id,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy import Row
 
 from app.api.schemas.common import TensorSpec, UtcDatetime
 from app.core.db.models import Model
@@ -35,7 +36,7 @@ class ModelOut(BaseModel):
     params_prunable: int
 
     @classmethod
-    def from_row(cls, row: Model) -> ModelOut:
+    def from_row(cls, row: Model | Row[Any]) -> ModelOut:
         described = row.description
         return cls(
             id=row.id,

@@ -116,7 +116,8 @@ def _store(
     committed together."""
     lock_tenant_storage(session, tenant_id)
     check_storage_quota(session, tenant_id, upload.size_bytes, settings)
-    blob = BlobStore(session, settings.blob_chunk_bytes).put_file(upload.path, tenant_id)
+    store = BlobStore(session, settings.blob_chunk_bytes)
+    blob = store.put_file(upload.path, tenant_id, upload.sha256)
     row = row_for(blob)
     session.add(row)
     session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.api.errors import ApiError
@@ -26,15 +26,16 @@ def get_owned(
     shared_lock: bool = False,
 ) -> Owned:
     """The row, optionally locked (FOR UPDATE, or FOR SHARE), or a 404 naming what is missing."""
-    if not is_storable(resource_id):  # no id has one, and Postgres would refuse the query
-        raise ApiError.not_found(KINDS[table], resource_id)
-    query = select(table).where(table.id == resource_id, table.tenant_id == tenant_id)
+    query = _owned(select(table), table, tenant_id, resource_id)
     if lock or shared_lock:
         query = query.with_for_update(read=shared_lock)
-    row = session.scalar(query)
-    if row is None:
-        raise ApiError.not_found(KINDS[table], resource_id)
-    return row
+    return _found(session.scalar(query), table, resource_id)
+
+
+def read_owned(session: Session, table: type[Owned], tenant_id: str, resource_id: str) -> Row[Any]:
+    """The row's columns as a plain row, without the ORM's bookkeeping (for responses only)."""
+    query = _owned(select(*table.__table__.columns), table, tenant_id, resource_id)
+    return _found(session.execute(query).first(), table, resource_id)
 
 
 def list_owned(
@@ -46,13 +47,49 @@ def list_owned(
     *filters: ColumnElement[bool],
 ) -> tuple[list[Owned], int]:
     """One page, newest first, and how many rows match in all."""
+    query, count = _page(select(table), session, table, tenant_id, limit, offset, *filters)
+    return list(session.scalars(query)), count
+
+
+def read_owned_page(
+    session: Session,
+    table: type[Owned],
+    tenant_id: str,
+    limit: int,
+    offset: int,
+    *filters: ColumnElement[bool],
+) -> tuple[list[Row[Any]], int]:
+    """list_owned as plain rows (for responses only)."""
+    columns = select(*table.__table__.columns)
+    query, count = _page(columns, session, table, tenant_id, limit, offset, *filters)
+    return list(session.execute(query)), count
+
+
+Found = TypeVar("Found")
+
+
+def _owned(query: Select[Any], table: type[Owned], tenant_id: str, resource_id: str) -> Select[Any]:
+    if not is_storable(resource_id):  # no id has one, and Postgres would refuse the query
+        raise ApiError.not_found(KINDS[table], resource_id)
+    return query.where(table.id == resource_id, table.tenant_id == tenant_id)
+
+
+def _found(row: Found | None, table: type[Owned], resource_id: str) -> Found:
+    if row is None:
+        raise ApiError.not_found(KINDS[table], resource_id)
+    return row
+
+
+def _page(
+    query: Select[Any],
+    session: Session,
+    table: type[Owned],
+    tenant_id: str,
+    limit: int,
+    offset: int,
+    *filters: ColumnElement[bool],
+) -> tuple[Select[Any], int]:
     where = [table.tenant_id == tenant_id, *filters]
     count = session.scalar(select(func.count()).select_from(table).where(*where)) or 0
-    rows = session.scalars(
-        select(table)
-        .where(*where)
-        .order_by(table.created_at.desc(), table.id)
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return list(rows), count
+    page = query.where(*where).order_by(table.created_at.desc(), table.id)
+    return page.limit(limit).offset(offset), count

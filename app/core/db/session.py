@@ -9,6 +9,7 @@ from functools import lru_cache
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.db.liveness import check_idle_connections
 from app.core.settings import get_settings
 
 
@@ -33,12 +34,9 @@ def get_engine() -> Engine:
     url = get_settings().database_url
     if not url:
         raise RuntimeError("DATABASE_URL is not set; start Shears with `make run`, which sets it")
-    return create_engine(
-        sqlalchemy_url(url),
-        pool_pre_ping=True,
-        pool_size=POOL_SIZE,
-        max_overflow=POOL_OVERFLOW,
-    )
+    engine = create_engine(sqlalchemy_url(url), pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    check_idle_connections(engine)
+    return engine
 
 
 @lru_cache
@@ -46,8 +44,21 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
+@lru_cache(maxsize=1)  # keyed by the engine, so it follows get_engine's cache being reset
+def read_sessionmaker_for(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for requests that only read: autocommit, so no BEGIN and COMMIT round trips
+    (each statement sees committed data, as in a transaction of its own)."""
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return sessionmaker(bind=autocommit, expire_on_commit=False)
+
+
 def get_db() -> Iterator[Session]:
     with get_sessionmaker()() as session:
+        yield session
+
+
+def get_read_db() -> Iterator[Session]:
+    with read_sessionmaker_for(get_engine())() as session:
         yield session
 
 

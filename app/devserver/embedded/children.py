@@ -65,8 +65,10 @@ def worker_process(
     return Child("worker", argv, env, log_path)
 
 
-def api_process(env: dict[str, str], host: str, port: int, log_path: Path | None = None) -> Child:
-    """The API under uvicorn."""
+def api_process(
+    env: dict[str, str], host: str, port: int, log_path: Path | None = None, workers: int = 1
+) -> Child:
+    """The API under uvicorn, in `workers` processes sharing the port."""
     argv = [sys.executable, "-m", "uvicorn", "app.api.main:create_app", "--factory"]
-    argv += ["--host", host, "--port", str(port)]
+    argv += ["--host", host, "--port", str(port), "--workers", str(workers)]
     return Child("api", argv, env, log_path)

@@ -4,6 +4,7 @@ with file, Python or print ops refused with the op and the function named."""
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,43 @@ def test_tf_keras_saved_model_follows_the_saved_model_rules(tmp_path):
         {"name": "conv/kernel", "shape": [3, 3, 1, 4], "params": 36},
         {"name": "logits/kernel", "shape": [64, 3], "params": 192},
     ]
+
+
+def _model_files(model_dir: Path, extra: dict[str, bytes]) -> dict[str, bytes]:
+    files = {
+        path.relative_to(model_dir).as_posix(): path.read_bytes()
+        for path in sorted(model_dir.rglob("*"))
+        if path.is_file()
+    }
+    return {**files, **extra}
+
+
+def test_the_check_writes_out_saved_model_pb_alone(built_models, tmp_path):
+    """A big upload's weights need no second copy on disk while it is checked."""
+    padding = {"assets/padding.bin": os.urandom(2 * 1024**2)}
+    archive = zip_files(tmp_path / "m.zip", _model_files(built_models["module"], padding))
+    inspect_model_upload(archive, tmp_path / "work", ExtractLimits(), "m.zip")
+    written = {
+        path.relative_to(tmp_path / "work").as_posix(): path.stat().st_size
+        for path in (tmp_path / "work").rglob("*")
+        if path.is_file() and path.stat().st_size
+    }
+    assert list(written) == ["saved_model.pb"]
+
+
+def test_members_not_written_out_are_still_checked(built_models, tmp_path):
+    """A damaged or duplicated weights file is refused as when every member was unpacked."""
+    weights = b"w" * 4096
+    files = _model_files(built_models["module"], {"assets/weights.bin": weights})
+    damaged = zip_files(tmp_path / "damaged.zip", files, zipfile.ZIP_STORED)
+    damaged.write_bytes(damaged.read_bytes().replace(weights, b"x" + weights[1:]))
+    with pytest.raises(UploadRejected) as caught:
+        inspect_model_upload(damaged, tmp_path / "work1", ExtractLimits(), "m.zip")
+    assert (caught.value.status, caught.value.code) == (422, "corrupt_archive")
+
+    duplicated = zip_files(tmp_path / "duplicated.zip", files)
+    with zipfile.ZipFile(duplicated, "a") as zf, pytest.warns(UserWarning):
+        zf.writestr("assets/weights.bin", b"again")
+    with pytest.raises(UploadRejected) as caught:
+        inspect_model_upload(duplicated, tmp_path / "work2", ExtractLimits(), "m.zip")
+    assert caught.value.code == "duplicate_archive_member"
