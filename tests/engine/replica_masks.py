@@ -1,55 +1,45 @@
-"""Run as `python -m tests.engine.replica_masks MODEL DATA.npz DEVICES OUT.npz`: fine-tune a
-pruning job as run_pruning does on DEVICES (with the CPU split in two) and save every
-replica's copy of every mask and pruned weight, as "mask/<weight>/<replica>" and
-"weight/<weight>/<replica>". A script, not a fixture: the CPU is split before TensorFlow
-starts, which the test process has done long before."""
+"""Run as `python -m tests.engine.replica_masks COPIES.npz TRAINER_ARGS...`: the trainer's own
+command line (`python -m worker.pruning TRAINER_ARGS...`), which also saves every replica's copy
+of every mask and pruned weight at the end of fine-tuning, as "mask/<weight>/<replica>" and
+"weight/<weight>/<replica>". A script, not a fixture: `--logical-cpus` splits the CPU before
+TensorFlow starts its devices, which the test process has done long before.
+"""
 
 from __future__ import annotations
 
 import sys
-import tempfile
-from pathlib import Path
+from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
-from tests.engine.jobs import EXACT_HPARAMS, SHORT_TRAINING
-from worker.pruning.contract.devices import parse_devices
-from worker.pruning.contract.hparams import parse_hparams
-from worker.pruning.contract.training_config import parse_training
+from worker.pruning import pruning_job
+from worker.pruning.command_line import main
 from worker.pruning.progress import EventStream
-from worker.pruning.pruning_job import check_job, prepare_pruning
-from worker.pruning.replicas import training_strategy
-from worker.pruning.training_loop import fine_tune
-
-LOGICAL_CPUS = 2
+from worker.pruning.pruner import Pruner
 
 
-def _copies(strategy: tf.distribute.Strategy, variable) -> list[np.ndarray]:
-    variable = (
-        getattr(variable, "value", variable) if not isinstance(variable, tf.Variable) else variable
-    )
-    return [np.asarray(v) for v in strategy.experimental_local_results(variable)]
+def _copies(variable: Any) -> list[np.ndarray]:
+    variable = variable.value if isinstance(variable, keras.Variable) else variable
+    strategy = tf.distribute.get_strategy()  # fine_tune runs in the job's strategy scope
+    return [np.asarray(copy) for copy in strategy.experimental_local_results(variable)]
 
 
-def main(model: str, data: str, devices: str, out: str) -> None:
-    strategy = training_strategy(parse_devices(devices, LOGICAL_CPUS))
-    tf.keras.utils.set_random_seed(0)
-    hparams, config = parse_hparams(EXACT_HPARAMS), parse_training(SHORT_TRAINING)
-    arrays: dict[str, np.ndarray] = {}
-    with tempfile.TemporaryDirectory() as scratch, strategy.scope():
-        job = check_job(model, data, hparams, config, scratch)
-        events = EventStream(open("/dev/null", "w"))
-        run = prepare_pruning(job, hparams, config, Path(scratch) / "tb", events)
-        fine_tune(run.pruner, run.train_step, job.train_batches, job.total_steps, run.reporter)
-        run.summaries.close()
-        for weight, mask in zip(run.pruner.weights, run.pruner.masks, strict=True):
-            for replica, copy in enumerate(_copies(strategy, mask)):
+def _saving_fine_tune(out: str, fine_tune: Any) -> Any:
+    def fine_tune_and_save(pruner: Pruner, *args: Any) -> None:
+        fine_tune(pruner, *args)
+        arrays: dict[str, np.ndarray] = {}
+        for weight, mask in zip(pruner.weights, pruner.masks, strict=True):
+            for replica, copy in enumerate(_copies(mask)):
                 arrays[f"mask/{weight.name}/{replica}"] = copy
-            for replica, copy in enumerate(_copies(strategy, weight.weight.variable)):
+            for replica, copy in enumerate(_copies(weight.weight.variable)):
                 arrays[f"weight/{weight.name}/{replica}"] = copy
-    np.savez(out, **arrays)
+        np.savez(out, **arrays)
+
+    return fine_tune_and_save
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    pruning_job.fine_tune = _saving_fine_tune(sys.argv[1], pruning_job.fine_tune)
+    sys.exit(main(sys.argv[2:], EventStream(sys.stderr)))

@@ -1,7 +1,7 @@
 """The trainer's command line (the worker spawns it; see ARCHITECTURE.md).
 
     python -m worker.pruning MODEL_PATH DATA.npz [--hparams STR_OR_JSON] [--training JSON] --out DIR
-        [--devices cpu|all|GPU:0,GPU:1] [--logical-cpus N]
+        [--devices first|cpu|all|GPU:0,GPU:1] [--logical-cpus N]
     python -m worker.pruning inspect MODEL_PATH [--signature NAME]
     python -m worker.pruning sensitivity MODEL_PATH DATA.npz --hparams '{"sparsities": [...]}'
         [--training JSON] --out DIR
@@ -19,7 +19,7 @@ import tempfile
 import traceback
 from typing import Any, NoReturn
 
-from worker.pruning.contract.devices import parse_devices
+from worker.pruning.contract.devices import DEFAULT_DEVICES, parse_devices
 from worker.pruning.contract.errors import InvalidConfig, PruningError
 from worker.pruning.contract.exports import parse_exports
 from worker.pruning.contract.hparams import parse_hparams
@@ -45,8 +45,13 @@ def _job_parser(
     parser.add_argument("--training", default=None, help="JSON object")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--exports", default=None, help='JSON list, e.g. ["tflite"]')
+    return parser
+
+
+def _pruning_parser() -> argparse.ArgumentParser:
+    parser = _job_parser()
     parser.add_argument(
-        "--devices", default=None, help="cpu, all or GPU:0,GPU:1 (default: TensorFlow's own)"
+        "--devices", default=DEFAULT_DEVICES, help="first, cpu, all, or e.g. GPU:0,GPU:1"
     )
     parser.add_argument("--logical-cpus", type=int, default=1, help="split the CPU in N devices")
     return parser
@@ -104,11 +109,11 @@ def _run(argv: list[str], events: EventStream) -> None:
         with tempfile.TemporaryDirectory(prefix="shears-inspect-") as scratch:
             events.write(inspect_model(args.model_path, scratch, args.signature))
         return
-    args = _job_parser().parse_args(argv)
+    args = _pruning_parser().parse_args(argv)
     hparams = parse_hparams(_hparams_value(args.hparams))
     config = parse_training(_json_object(args.training, "invalid_training", "--training"))
     exports = parse_exports(json.loads(args.exports) if args.exports else None)
-    devices = None if args.devices is None else parse_devices(args.devices, args.logical_cpus)
+    devices = parse_devices(args.devices, args.logical_cpus)
     run_pruning(
         args.model_path, args.data_path, hparams, config, args.out, events, exports, devices
     )

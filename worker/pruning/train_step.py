@@ -44,15 +44,17 @@ def replica_loss(
 ):
     """This replica's part of the global batch's training loss: summed over the replicas it is
     the loss one device computes on the whole batch (a mean per example, regularization once)."""
+    replicas = tf.distribute.get_replica_context().num_replicas_in_sync
     outputs = tf.cast(model.forward(x, training=True), tf.float32)
-    loss = loss_fn(y, outputs)
+    # A Keras loss in a replica divides its mean by the replicas in sync, as if every slice
+    # were the same size: undone, so the mean is this slice's and the share below is exact.
+    loss = loss_fn(y, outputs) * replicas
     if distiller is not None:
         loss = distiller.blend(loss, outputs, x)
     loss = loss * share_of_global_batch(tf.shape(outputs)[0])
     extra = model.extra_losses()
     if not extra:
         return loss
-    replicas = tf.distribute.get_replica_context().num_replicas_in_sync
     return loss + tf.add_n(extra) / replicas
 
 

@@ -1,0 +1,99 @@
+"""One job on two devices (the CPU split in two logical devices) prunes as on one device."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from tests.engine.jobs import REPO, prune_argv, run_cli
+
+TWO_DEVICES = ["--devices", "cpu", "--logical-cpus", "2"]
+# SGD, not Adam: Adam divides out the gradient's scale, so a wrongly scaled loss would pass.
+TRAINING = {
+    "steps": 45,
+    "batch_size": 33,  # odd: the two replicas get 16 and 17 examples
+    "learning_rate": 0.05,
+    "optimizer": "sgd",
+    "momentum": 0.9,
+}
+
+
+def build_model_without_batch_norm() -> keras.Model:
+    # BatchNorm's moving statistics are each replica's own: see the README's "Deploying on GPU
+    # hosts".
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1), name="image"),
+            keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
+            keras.layers.Flatten(name="flatten"),
+            keras.layers.Dense(32, activation="relu", name="fc1"),
+            keras.layers.Dense(10, name="logits"),
+        ],
+        name="digits_no_bn",
+    )
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("replicas") / "digits.keras"
+    build_model_without_batch_norm().save(path)
+    return path
+
+
+def _two_device_run(argv: list[str], copies: Path) -> dict:
+    """The trainer on two logical CPUs, saving each replica's masks and weights to `copies`."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.engine.replica_masks", str(copies), *argv, *TWO_DEVICES],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads((Path(argv[argv.index("--out") + 1]) / "metrics.json").read_text())
+
+
+def _weights(out: Path) -> list[np.ndarray]:
+    return [np.asarray(w) for w in keras.models.load_model(out / "model.keras").weights]
+
+
+def _layer_sparsity(metrics: dict) -> dict[str, float]:
+    return {layer["name"]: layer["achieved"] for layer in metrics["sparsity"]["layers"]}
+
+
+def test_two_replicas_prune_as_one_device(
+    model_file: Path, digits_npz: Path, tmp_path: Path
+) -> None:
+    code, events = run_cli(prune_argv(model_file, digits_npz, tmp_path / "one", training=TRAINING))
+    assert code == 0, events[-1]
+    one = events[-1]
+    copies = tmp_path / "copies.npz"
+    two = _two_device_run(
+        prune_argv(model_file, digits_npz, tmp_path / "two", training=TRAINING), copies
+    )
+
+    assert (one["training"]["replicas"], two["training"]["replicas"]) == (1, 2)
+    assert _layer_sparsity(two) == _layer_sparsity(one)
+    assert abs(two["sparsity"]["achieved"] - 0.8) <= 0.02
+    for dense, mirrored in zip(_weights(tmp_path / "one"), _weights(tmp_path / "two"), strict=True):
+        np.testing.assert_array_equal(mirrored == 0, dense == 0)  # the same weights pruned
+        np.testing.assert_allclose(mirrored, dense, atol=1e-4)
+
+    saved = np.load(copies)
+    names = sorted({key.split("/", 1)[1].rsplit("/", 1)[0] for key in saved.files})
+    assert names == sorted(_layer_sparsity(one))
+    for name in names:
+        masks = [saved[f"mask/{name}/{replica}"] for replica in (0, 1)]
+        weights = [saved[f"weight/{name}/{replica}"] for replica in (0, 1)]
+        np.testing.assert_array_equal(masks[0], masks[1])
+        np.testing.assert_array_equal(weights[0], weights[1])
+        np.testing.assert_array_equal(masks[0] == 0, weights[0] == 0)
