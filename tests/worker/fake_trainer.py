@@ -7,7 +7,9 @@ What it does is chosen by the "model" file's content: succeed, error, crash, han
 lines); any other model (a real upload) succeeds.
 
     fake_trainer.py [sensitivity] [--seconds S] [--runs-dir DIR] MODEL DATA [--hparams H]
-        [--training T] [--exports E] --out OUT
+        [--training T] [--exports E] [--devices D] [--logical-cpus N] --out OUT
+
+The metrics it writes say which devices it was given, as "training": {"devices", "logical_cpus"}.
 
 --seconds: how long a successful run takes. --runs-dir: every run appends a line to
 DIR/<job id> (the job id is read from OUT, scratch/<job id>/attempt-N/out), so a simulation can
@@ -49,14 +51,18 @@ def progress(step: int) -> None:
     )
 
 
-def write_outputs(out: Path) -> None:
+def write_outputs(out: Path, args: argparse.Namespace) -> None:
     (out / "saved_model" / "variables").mkdir(parents=True)
     (out / "saved_model" / "saved_model.pb").write_bytes(b"pb")
     (out / "saved_model" / "variables" / "variables.index").write_bytes(b"index")
     (out / "tensorboard").mkdir()
     (out / "tensorboard" / "events.out.tfevents.1").write_bytes(b"events")
     (out / "model.keras").write_bytes(b"keras")
-    metrics = {"pruned": {"accuracy": 0.9}, "sparsity": {"target": 0.8, "achieved": 0.8}}
+    metrics = {
+        "pruned": {"accuracy": 0.9},
+        "sparsity": {"target": 0.8, "achieved": 0.8},
+        "training": {"devices": args.devices, "logical_cpus": args.logical_cpus},
+    }
     (out / "metrics.json").write_text(json.dumps(metrics))
     emit("metrics", **metrics)
 
@@ -79,6 +85,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--hparams", default="{}")
     parser.add_argument("--training", default="{}")
     parser.add_argument("--exports", default="[]")
+    parser.add_argument("--devices")
+    parser.add_argument("--logical-cpus", type=int)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seconds", type=float, default=0.2)
     parser.add_argument("--runs-dir", type=Path)
@@ -120,12 +128,12 @@ def main() -> None:
                 layers=[{"name": "dense/kernel", "achieved": step / LONG_STEPS}],
                 mask_update=step % 100 == 0,
             )
-        write_outputs(args.out)
+        write_outputs(args.out, args)
         return
     for step in range(1, STEPS + 1):
         time.sleep(args.seconds / STEPS)
         progress(step)
-    write_outputs(args.out)
+    write_outputs(args.out, args)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ def test_successful_job_stores_everything_once(
     assert job.metrics == {
         "pruned": {"accuracy": 0.9},
         "sparsity": {"target": 0.8, "achieved": 0.8},
+        "training": {"devices": "first", "logical_cpus": 1},
     }
     assert job.progress is not None and job.progress["step"] == 4
     assert "fake trainer" in job.warnings
@@ -61,6 +62,16 @@ def test_successful_job_stores_everything_once(
     streamed = read_stream(redis_client, job_id, after_seq=0, block_ms=0)
     assert [(e.seq, e.type) for e in streamed] == [(seq, kind) for seq, kind, _ in events]
     assert not (settings.scratch_dir / job_id).exists()
+
+
+def test_the_trainer_trains_on_the_devices_the_worker_is_given(
+    make_job: MakeJob, worker_settings: MakeSettings, redis_client: redis.Redis
+) -> None:
+    job_id = make_job("succeed")
+    settings = worker_settings(trainer_devices="gpu:0, gpu:1", trainer_logical_cpus=2)
+    assert run(job_id, settings, redis_client) is RunResult.DONE
+    job = load_job(job_id)
+    assert job.metrics["training"] == {"devices": "GPU:0,GPU:1", "logical_cpus": 2}
 
 
 def test_second_delivery_of_a_finished_job_changes_nothing(
