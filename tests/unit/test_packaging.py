@@ -142,6 +142,27 @@ def test_the_worker_reserves_an_nvidia_gpu_and_runs_one_job_at_a_time() -> None:
     assert worker["build"]["target"] == "worker"
 
 
+def uncommented_services() -> dict[str, Any]:
+    """The services with the commented-out GPU variants uncommented, as a user would."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    return yaml.safe_load(re.sub(r"^  # (?=worker-|  )", "  ", text, flags=re.M))["services"]
+
+
+@pytest.mark.parametrize(
+    ("name", "reservation", "trainer_devices"),
+    [("worker-gpu1", {"device_ids": ["1"]}, None), ("worker-all-gpus", {"count": "all"}, "all")],
+)
+def test_the_gpu_variants_run_like_the_worker_once_uncommented(
+    name: str, reservation: dict[str, Any], trainer_devices: str | None
+) -> None:
+    worker, variant = uncommented_services()["worker"], uncommented_services()[name]
+    (device,) = variant["deploy"]["resources"]["reservations"]["devices"]
+    assert device == {"driver": "nvidia", "capabilities": ["gpu"], **reservation}
+    assert variant.get("environment", {}).get("TRAINER_DEVICES") == trainer_devices
+    for key in ("env_file", "build", "command", "volumes", "depends_on", "stop_grace_period"):
+        assert variant[key] == worker[key], key
+
+
 @pytest.mark.parametrize("name", ["migrate", "api", "worker"])
 def test_our_services_read_dot_env_and_build_the_right_target(name: str) -> None:
     service = services()[name]
