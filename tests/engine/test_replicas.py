@@ -14,6 +14,8 @@ import pytest
 
 from tests.engine.jobs import REPO, prune_argv, run_cli
 
+pytestmark = pytest.mark.slow
+
 TWO_DEVICES = ["--devices", "cpu", "--logical-cpus", "2"]
 # SGD, not Adam: Adam divides out the gradient's scale, so a wrongly scaled loss would pass.
 TRAINING = {
@@ -97,3 +99,12 @@ def test_two_replicas_prune_as_one_device(
         np.testing.assert_array_equal(masks[0], masks[1])
         np.testing.assert_array_equal(weights[0], weights[1])
         np.testing.assert_array_equal(masks[0] == 0, weights[0] == 0)
+
+
+def test_a_saved_model_trains_on_one_device_and_says_so(
+    module_dir: Path, digits_npz: Path, tmp_path: Path
+) -> None:
+    argv = prune_argv(module_dir, digits_npz, tmp_path / "out", training={"steps": 5})
+    metrics = _two_device_run(argv, tmp_path / "copies.npz")
+    assert metrics["training"]["replicas"] == 1
+    assert any("trained on one device (CPU:0)" in warning for warning in metrics["warnings"])

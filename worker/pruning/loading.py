@@ -24,6 +24,11 @@ def _is_keras_file(path: Path) -> bool:
         return KERAS_FILE_MEMBERS <= set(archive.namelist())
 
 
+def is_keras_upload(path: str) -> bool:
+    """A .keras file (anything else is a SavedModel, or no model)."""
+    return Path(path).is_file() and _is_keras_file(Path(path))
+
+
 def _saved_model_root(directory: Path) -> Path | None:
     """The directory holding saved_model.pb: `directory` itself or its only subdirectory."""
     if (directory / "saved_model.pb").is_file():

@@ -15,14 +15,14 @@ import tensorflow as tf
 
 from worker.pruning.channel_groups import ChannelGraph
 from worker.pruning.channel_job import channel_graph_for, finish_channels, make_pruner
-from worker.pruning.contract.devices import DeviceChoice
+from worker.pruning.contract.devices import ONE_DEVICE, DeviceChoice
 from worker.pruning.contract.exports import block_warnings
 from worker.pruning.contract.hparams import PruningHParams
 from worker.pruning.contract.signatures import check_signature
 from worker.pruning.contract.training_config import TrainingConfig
 from worker.pruning.data import JobData, load_npz, prepare_data
 from worker.pruning.distillation import Distiller
-from worker.pruning.loading import UNPACKED_DIR, load_prunable_model
+from worker.pruning.loading import UNPACKED_DIR, is_keras_upload, load_prunable_model
 from worker.pruning.objectives import (
     MetricFactory,
     build_loss,
@@ -188,21 +188,22 @@ def run_pruning(
     out_dir: str,
     events: EventStream,
     exports: list[str] | None = None,
-    devices: DeviceChoice | None = None,
+    devices: DeviceChoice = ONE_DEVICE,
 ) -> dict[str, Any]:
     """Write out_dir/{saved_model, model.keras (Keras input), metrics.json, tensorboard} and
-    out_dir/<export>.tflite for each requested export that converted. `devices` None: TensorFlow's
-    default device."""
+    out_dir/<export>.tflite for each requested export that converted."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    strategy = tf.distribute.get_strategy() if devices is None else training_strategy(devices)
+    strategy, device_warnings = training_strategy(devices, is_keras_upload(model_path))
     keras.utils.set_random_seed(config.seed)
     # The scratch directory holds an unpacked upload, which the export may still read (assets).
     with tempfile.TemporaryDirectory(prefix="shears-job-") as scratch:
         with strategy.scope():  # model, teacher, optimizer and masks: mirrored on every device
             job = check_job(model_path, data_path, hparams, config, scratch)
-        warnings = hparams.schedule_warnings(job.total_steps) + block_warnings(
-            hparams, exports or []
+        warnings = (
+            device_warnings
+            + hparams.schedule_warnings(job.total_steps)
+            + block_warnings(hparams, exports or [])
         )
         events.emit("started", total_steps=job.total_steps, warnings=warnings)
         upload_bytes = _upload_bytes(model_path, scratch)

@@ -13,6 +13,11 @@ import tensorflow as tf
 
 from worker.pruning.contract.devices import DeviceChoice
 
+SAVED_MODEL_ON_ONE_DEVICE = (
+    "trained on one device ({}): a SavedModel upload trains on one device only; upload a Keras "
+    "3 .keras file to train on all the devices this worker has"
+)
+
 
 def _short_name(device: Any) -> str:
     """ "/physical_device:GPU:0" or "/job:localhost/.../device:CPU:1" -> "GPU:0", "CPU:1"."""
@@ -29,7 +34,10 @@ def _split_cpu(logical_cpus: int) -> None:
     )
 
 
-def training_strategy(choice: DeviceChoice) -> tf.distribute.Strategy:
+def training_strategy(
+    choice: DeviceChoice, keras_model: bool
+) -> tuple[tf.distribute.Strategy, list[str]]:
+    """The strategy, and a warning when the job cannot have every device it was given."""
     if choice.keyword == "cpu":
         tf.config.set_visible_devices([], "GPU")
     if choice.logical_cpus > 1:
@@ -37,11 +45,13 @@ def training_strategy(choice: DeviceChoice) -> tf.distribute.Strategy:
     gpus = [_short_name(d) for d in tf.config.list_logical_devices("GPU")]
     cpus = [_short_name(d) for d in tf.config.list_logical_devices("CPU")]
     devices = choice.pick(gpus, cpus)
-    if len(devices) > 1:
-        return tf.distribute.MirroredStrategy(devices)
+    if len(devices) > 1 and keras_model:
+        return tf.distribute.MirroredStrategy(devices), []
+    # A SavedModel's restored functions were traced outside any replica and refuse to run in one.
+    warnings = [] if len(devices) == 1 else [SAVED_MODEL_ON_ONE_DEVICE.format(devices[0])]
     if devices[0] == (gpus or cpus)[0]:
-        return tf.distribute.get_strategy()  # TensorFlow's default device already
-    return tf.distribute.OneDeviceStrategy(devices[0])
+        return tf.distribute.get_strategy(), warnings  # TensorFlow's default device already
+    return tf.distribute.OneDeviceStrategy(devices[0]), warnings
 
 
 def split_batch(strategy: tf.distribute.Strategy, batch: Any) -> Any:

@@ -60,6 +60,9 @@ class DeviceChoice:
         return self.keyword or ",".join(self.names)
 
 
+ONE_DEVICE = DeviceChoice(DEFAULT_DEVICES)
+
+
 def parse_devices(text: str, logical_cpus: int = 1) -> DeviceChoice:
     if logical_cpus < 1:
         raise invalid_devices(f"TRAINER_LOGICAL_CPUS must be at least 1, got {logical_cpus}")
