@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from worker.pruning import pruning_job
+from worker.pruning.channel_masks import ChannelPruner
 from worker.pruning.command_line import main
 from worker.pruning.progress import EventStream
 from worker.pruning.pruner import Pruner
@@ -27,14 +28,15 @@ def _copies(variable: Any) -> list[np.ndarray]:
 
 
 def _saving_fine_tune(out: str, fine_tune: Any) -> Any:
-    def fine_tune_and_save(pruner: Pruner, *args: Any) -> None:
+    def fine_tune_and_save(pruner: Pruner | ChannelPruner, *args: Any) -> None:
         fine_tune(pruner, *args)
         arrays: dict[str, np.ndarray] = {}
-        for weight, mask in zip(pruner.weights, pruner.masks, strict=True):
+        for variable, mask in pruner.masked_variables():
+            name = getattr(variable, "path", variable.name)  # a Keras variable's is conv1/kernel
             for replica, copy in enumerate(_copies(mask)):
-                arrays[f"mask/{weight.name}/{replica}"] = copy
-            for replica, copy in enumerate(_copies(weight.weight.variable)):
-                arrays[f"weight/{weight.name}/{replica}"] = copy
+                arrays[f"mask/{name}/{replica}"] = copy
+            for replica, copy in enumerate(_copies(variable)):
+                arrays[f"weight/{name}/{replica}"] = copy
         np.savez(out, **arrays)
 
     return fine_tune_and_save
