@@ -30,7 +30,7 @@ def _copies(variable: Any) -> list[np.ndarray]:
 def _saving_fine_tune(out: str, fine_tune: Any) -> Any:
     def fine_tune_and_save(pruner: Pruner | ChannelPruner, *args: Any) -> None:
         fine_tune(pruner, *args)
-        arrays: dict[str, np.ndarray] = {}
+        arrays: dict[str, Any] = {}
         for variable, mask in pruner.masked_variables():
             name = getattr(variable, "path", variable.name)  # a Keras variable's is conv1/kernel
             for replica, copy in enumerate(_copies(mask)):
