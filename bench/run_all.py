@@ -16,6 +16,7 @@ from bench import render_readme
 BENCHMARKS = [
     "mask_update",
     "engine_overhead",
+    "trainer_memory",
     "quality",
     "large_sparse",
     "size",

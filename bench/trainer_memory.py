@@ -36,8 +36,8 @@ FEATURES = 1024  # float32 features per row: 4 KiB a row
 CLASSES = 10
 CHUNK_ROWS = 16384
 SAMPLE_SECONDS = 0.05
-HPARAMS = {"target_sparsity": 0.5, "sparsity_function_end_step": 20, "pruning_frequency": 10}
-TRAINING = {"steps": 40, "batch_size": 256, "optimizer": "adam", "learning_rate": 0.001}
+HPARAMS = {"target_sparsity": 0.5, "sparsity_function_end_step": 200, "pruning_frequency": 20}
+TRAINING = {"epochs": 1, "batch_size": 512, "optimizer": "adam", "learning_rate": 0.001}
 
 
 def _write_member(archive: zipfile.ZipFile, name: str, shape: tuple[int, ...], dtype, chunks):
