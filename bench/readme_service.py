@@ -110,11 +110,32 @@ def _transfers(t: Payload) -> Section:
         ]
         for name in ("upload", "download")
     ]
+    floor = t.get("postgres_alone", {})
+    rows += [
+        [
+            f"Postgres alone: {name}",
+            _seconds(part, "seconds"),
+            part["mib_per_second"],
+            times(part["over_local_copy"]),
+            "—",
+        ]
+        for name, part in floor.items()
+    ]
     lines = [
         f"**Transfers** of a {t['archive_bytes'] / MiB:.0f} MiB SavedModel archive (upload "
         "includes the server's checks and storing it in Postgres):",
         "",
         *table(["", "seconds", "MiB/s", "time ÷ copy", "API peak RSS growth (MiB)"], rows),
+        *(
+            [
+                "",
+                '"Postgres alone" is the floor under both while blobs live in Postgres (as '
+                "ARCHITECTURE.md has them): the same bytes COPYed into a table of the blob chunks' "
+                "shape and read back a chunk per query, straight from psycopg.",
+            ]
+            if floor
+            else []
+        ),
     ]
     goals, shortfalls = _goal_lines(t, "Transfers")
     goal = t.get("rss_goal_mib")

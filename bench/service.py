@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 
+from app.core.settings import Settings
 from bench.common import RESULTS_DIR, write_result
 from bench.service_client import LatencyLog, download, timed_get, upload
 from bench.service_harness import PeakRss, RunningService, running_service
@@ -133,6 +135,33 @@ def _transfer(size: int, seconds: float, copy_seconds: float, rss: PeakRss) -> d
     }
 
 
+def postgres_alone(database_url: str, archive: Path, chunk_bytes: int) -> dict[str, float]:
+    """The floor under a transfer: the archive's bytes COPYed into a table shaped like the blob
+    chunks (binary, in one transaction) and SELECTed back a chunk per query, straight from
+    psycopg: no HTTP, no checks, no hashing."""
+    url = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CREATE TABLE bench_floor (seq int PRIMARY KEY, data bytea NOT NULL)")
+        try:
+            started = time.perf_counter()
+            with connection.transaction(), archive.open("rb") as file:
+                copy_sql = "COPY bench_floor (seq, data) FROM STDIN (FORMAT BINARY)"
+                with connection.cursor().copy(copy_sql) as copy:
+                    copy.set_types(["int4", "bytea"])
+                    seq = 0
+                    while chunk := file.read(chunk_bytes):
+                        copy.write_row((seq, chunk))
+                        seq += 1
+            inserted = time.perf_counter()
+            for number in range(seq):
+                query = "SELECT data FROM bench_floor WHERE seq = %s"
+                connection.execute(query, (number,), binary=True).fetchone()
+            read = time.perf_counter()
+        finally:
+            connection.execute("DROP TABLE bench_floor")
+    return {"insert_seconds": inserted - started, "read_seconds": read - inserted}
+
+
 def big_transfers(service: RunningService, size: int) -> dict[str, Any]:
     scratch = service.root / "transfers"
     scratch.mkdir()
@@ -157,6 +186,7 @@ def big_transfers(service: RunningService, size: int) -> dict[str, Any]:
             download_seconds = time.perf_counter() - started
     if model["size_bytes"] != size or _sha256(fetched) != model["sha256"]:
         raise RuntimeError("the downloaded archive differs from the uploaded one")
+    floor = postgres_alone(service.database_url, archive, Settings().blob_chunk_bytes)
     upload_ratio = upload_seconds / copy_seconds
     download_ratio = download_seconds / copy_seconds
     return {
@@ -167,6 +197,17 @@ def big_transfers(service: RunningService, size: int) -> dict[str, Any]:
         },
         "upload": _transfer(size, upload_seconds, copy_seconds, upload_rss),
         "download": _transfer(size, download_seconds, copy_seconds, download_rss),
+        "postgres_alone": {
+            name: {
+                "seconds": round(seconds, 2),
+                "mib_per_second": round(size / MiB / seconds, 1),
+                "over_local_copy": round(seconds / copy_seconds, 1),
+            }
+            for name, seconds in (
+                ("insert", floor["insert_seconds"]),
+                ("read", floor["read_seconds"]),
+            )
+        },
         "rss_goal_mib": 100,
         "goals": {
             "upload_over_copy": {
@@ -186,7 +227,9 @@ def big_transfers(service: RunningService, size: int) -> dict[str, Any]:
         "streamed by httpx) until the 201, so it includes the server's checks (unpacking, op "
         "allow-list) and storing the blob in Postgres; download: GET /v1/models/{id}/download "
         "streamed to a file, sha256 checked afterwards; RSS: psutil on the uvicorn process every "
-        "50 ms, peak minus the value just before",
+        "50 ms, peak minus the value just before; postgres_alone: the same bytes COPYed into a "
+        "scratch table of the blob chunks' shape and read back a chunk per query by psycopg, "
+        "right after, the floor under both transfers while blobs live in Postgres",
     }
 
 
