@@ -36,7 +36,8 @@ from app.api.services.jobs import (
     create_job,
     delete_job,
 )
-from app.api.services.ownership import get_owned, read_owned_by_key, read_owned_page
+from app.api.services.keyed_reads import read_owned_by_key, read_page_by_key
+from app.api.services.ownership import get_owned
 from app.api.sse import job_event_stream
 from app.core.db.models import Job
 
@@ -112,13 +113,13 @@ def submit_job(
     responses=error_responses(422),
 )
 def list_jobs(
-    tenant: CurrentTenant,
+    key: SentApiKey,
     db: ReadDbSession,
     page: PageParams,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
 ) -> Response:
-    filters = [] if status is None else [Job.status == status]
-    rows, count = read_owned_page(db, Job, tenant.id, page.limit, page.offset, *filters)
+    equal = {} if status is None else {"status": status}
+    rows, count = read_page_by_key(db, Job, key, page.limit, page.offset, equal)
     return json_response(ListResponse(data=[JobOut.from_row(row) for row in rows], count=count))
 
 
