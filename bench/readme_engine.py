@@ -166,3 +166,47 @@ def size(s: Payload) -> Section:
             "as zeros); only compressing it (gzip) turns sparsity into smaller files."
         )
     return Section(lines, shortfalls)
+
+
+MEMORY_RUNS = {"baseline": "before (commit {commit})", "shears": "Shears"}
+
+
+def _gib(value: int) -> str:
+    return f"{value / (1 << 30):.2f} GiB"
+
+
+def trainer_memory(t: Payload) -> Section:
+    runs, commit = t["runs"], (t.get("baseline_commit") or "")[:7]
+    rows = [
+        [
+            MEMORY_RUNS[name].format(commit=commit),
+            _gib(run["peak_rss_bytes"]),
+            f"{run['peak_ratio']:.2f}",
+            f"{run['wall_seconds']:.0f}",
+        ]
+        for name, run in ((n, runs[n]) for n in MEMORY_RUNS if n in runs)
+    ]
+    footprint = t["dataset_bytes"] + t["model_bytes"]
+    training = t["training"]
+    lines = [
+        f"The trainer's command line on a synthetic uncompressed .npz of "
+        f"{_gib(t['dataset_bytes'])} ({count(t['rows'])} rows of {t['features']} float32 "
+        f"features) and a {count(t['model_bytes'])}-byte .keras model: epochs "
+        f"{training.get('epochs', 1)} at batch {training['batch_size']}, so every row is read; "
+        "validation held out by "
+        "validation_split. Peak resident memory of the trainer and its children (sampled, and "
+        "the kernel's high-water mark), as a ratio to dataset plus model bytes; the earlier "
+        "code runs from a `git worktree` of its commit in the same run.",
+        "",
+        *table(["trainer", "peak RSS", "peak / (dataset + model)", "wall s"], rows),
+        "",
+    ]
+    ratio = runs["shears"]["peak_ratio"]
+    big_enough = t["dataset_bytes"] >= 2 << 30
+    met = ratio <= t["goal_ratio"] and big_enough
+    goal = (
+        f"Goal: peak ≤ {t['goal_ratio']}× dataset + model ({_gib(footprint)}) on a dataset of at "
+        f"least 2 GiB. This run: {verdict(met)} ({ratio:.2f}×)."
+    )
+    lines += [f"- {goal}", ""]
+    return Section(lines, [] if met else [f"Trainer memory: {goal}"])

@@ -32,6 +32,7 @@ SECTIONS: dict[str, tuple[str, Renderer]] = {
     "quality": ("Accuracy against sparsity: Shears and tfmot", readme_accuracy.quality),
     "engine_overhead": ("Time per training step", readme_engine.engine_overhead),
     "mask_update": ("One mask update", readme_engine.mask_update),
+    "trainer_memory": ("The trainer's memory on a large dataset", readme_engine.trainer_memory),
     "size": ("Size on disk", readme_engine.size),
     "payoff": ("Smaller and faster: TFLite exports", readme_payoff.payoff),
     "large_sparse": ("Large-sparse against small-dense", readme_accuracy.large_sparse),

@@ -17,6 +17,7 @@ BENCHMARKS = [
     "mask_update",
     "engine_overhead",
     "small_model_overhead",
+    "trainer_memory",
     "quality",
     "large_sparse",
     "size",

@@ -68,6 +68,8 @@ def test_list_filters_by_status(client: TestClient, model_id: str, dataset_id: s
     assert queued["count"] == 1 and queued["data"][0]["id"] == second["id"]
     cancelled = client.get("/v1/jobs", params={"status": "cancelled"}).json()
     assert [j["id"] for j in cancelled["data"]] == [first["id"]]
+    running = client.get("/v1/jobs", params={"status": "running"}).json()
+    assert running == {"data": [], "count": 0}
     assert_error(client.get("/v1/jobs", params={"status": "paused"}), 422, "invalid_request")
 
 

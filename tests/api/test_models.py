@@ -58,6 +58,8 @@ def test_get_list_and_pages(client: TestClient, model_files: ModelFiles) -> None
     assert [m["id"] for m in listed["data"]] == ids[::-1]  # newest first
     page = client.get("/v1/models", params={"limit": 1, "offset": 1}).json()
     assert page["count"] == 3 and [m["id"] for m in page["data"]] == [ids[1]]
+    past_the_end = client.get("/v1/models", params={"offset": 3})
+    assert past_the_end.status_code == 200 and past_the_end.json() == {"data": [], "count": 3}
     one = client.get(f"/v1/models/{ids[0]}").json()
     assert one["name"] == "m0" and one["signatures"]
     assert_error(client.get("/v1/models", params={"limit": 0}), 422, "invalid_request")

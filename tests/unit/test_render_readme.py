@@ -337,3 +337,38 @@ def test_payoff_rows_and_a_missed_goal_fall_short(tmp_path: Path) -> None:
     assert "float latency pruned/dense 0.31 (goal <= 0.25: missed)" in section
     assert "float latency pruned/dense 0.31, over the goal of 0.25" in falls_short(section)
     assert "float file pruned/dense 0.11, over" not in falls_short(section)
+
+
+def trainer_memory(shears_ratio: float, dataset_bytes: int = 2 << 30) -> dict[str, Any]:
+    def run(ratio: float, wall: float) -> dict[str, Any]:
+        return {"peak_rss_bytes": int(ratio * (dataset_bytes + 1000)), "peak_ratio": ratio,
+                "wall_seconds": wall}  # fmt: skip
+
+    return {
+        "quick": False,
+        "goal_ratio": 1.5,
+        "dataset_bytes": dataset_bytes,
+        "model_bytes": 1000,
+        "rows": 524289,
+        "features": 1024,
+        "training": {"epochs": 1, "batch_size": 512},
+        "baseline_commit": "3f941d38cf0bee7c4e0c3758ecc7d83efa7e3b87",
+        "runs": {"baseline": run(2.35, 142.4), "shears": run(shears_ratio, 18.2)},
+        "machine": MACHINE,
+    }
+
+
+@pytest.mark.parametrize(("ratio", "met"), [(1.36, True), (1.62, False)])
+def test_trainer_memory_shows_both_peaks_and_judges_the_goal(
+    tmp_path: Path, ratio: float, met: bool
+) -> None:
+    section = rendered(tmp_path, trainer_memory=trainer_memory(ratio))
+    assert "| before (commit 3f941d3) | 4.70 GiB | 2.35 | 142 |" in section
+    assert f"| Shears | {ratio * 2:.2f} GiB | {ratio:.2f} | 18 |" in section
+    assert f"This run: {'met' if met else '**not met**'} ({ratio:.2f}×)" in section
+    assert ("Trainer memory: Goal" in section) == (not met)
+
+
+def test_trainer_memory_on_less_than_2_gib_misses_the_goal(tmp_path: Path) -> None:
+    section = rendered(tmp_path, trainer_memory=trainer_memory(1.1, dataset_bytes=1 << 28))
+    assert "Trainer memory: Goal" in falls_short(section)

@@ -46,8 +46,9 @@ def make_pruner(
 
 
 def _model_inputs(model: Any, split: Split) -> Any:
+    x, _ = split.take(slice(None))
     names = [t.name for t in model.inputs]
-    return split.x[names[0]] if len(names) == 1 else {n: split.x[n] for n in names}
+    return x[names[0]] if len(names) == 1 else {n: x[n] for n in names}
 
 
 def finish_channels(model: PrunableModel, pruner: ChannelPruner, val: Split) -> dict[str, Any]:

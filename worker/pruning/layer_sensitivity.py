@@ -62,7 +62,7 @@ def run_sensitivity(
         model = load_prunable_model(model_path, config.signature, scratch)
         check_signature(model.signatures(), model.signature_name)
         data = prepare_data(
-            load_npz(data_path), model.signature, config.loss, config.validation_split
+            load_npz(data_path, scratch), model.signature, config.loss, config.validation_split
         )
         weights = [w.weight for w in select_weights(model.candidate_weights(), PruningHParams())]
         val_batches = batches(data.val, config.batch_size)

@@ -74,7 +74,8 @@ def check_job(
 ) -> CheckedJob:
     model = load_prunable_model(model_path, config.signature, scratch)
     check_signature(model.signatures(), model.signature_name)
-    data = prepare_data(load_npz(data_path), model.signature, config.loss, config.validation_split)
+    arrays = load_npz(data_path, scratch)
+    data = prepare_data(arrays, model.signature, config.loss, config.validation_split)
     weights = select_weights(model.candidate_weights(), hparams)
     channels = channel_graph_for(model, hparams)
     teacher = None

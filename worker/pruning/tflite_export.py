@@ -27,7 +27,7 @@ class ExportFailed(Exception):
 def _calibration(split: Split, examples: int) -> Iterator[dict[str, np.ndarray]]:
     rows = np.random.default_rng(0).permutation(len(split))[:examples]
     for row in rows:
-        yield {name: array[row : row + 1] for name, array in split.x.items()}
+        yield split.take(np.array([row]))[0]
 
 
 _OP_PATTERNS = (

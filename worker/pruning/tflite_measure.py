@@ -28,12 +28,11 @@ def evaluate_tflite(
     """{metric name: value} of the file's outputs on `split`, batch by batch."""
     runner = _interpreter(tflite).get_signature_runner(signature)
     states = {name: factory() for name, factory in metrics.items()}
-    for start in range(0, len(split), EVAL_BATCH):
-        batch = {name: array[start : start + EVAL_BATCH] for name, array in split.x.items()}
+    for batch, labels in split.batches(EVAL_BATCH):
         outputs = runner(**batch)
         predicted = outputs[sorted(outputs)[0]].astype(np.float32)
         for state in states.values():
-            state.update_state(split.y[start : start + EVAL_BATCH], predicted)
+            state.update_state(labels, predicted)
     return {name: float(state.result()) for name, state in states.items()}
 
 
@@ -41,11 +40,12 @@ def _ready_for_one_example(tflite: bytes, signature: str, split: Split) -> Any:
     """An interpreter with its inputs resized to batch 1 and set to the first example."""
     interpreter = _interpreter(tflite)
     details = interpreter.get_signature_runner(signature).get_input_details()
+    first, _ = split.take(slice(0, 1))
     for name, detail in details.items():
-        interpreter.resize_tensor_input(detail["index"], [1, *split.x[name].shape[1:]])
+        interpreter.resize_tensor_input(detail["index"], [1, *first[name].shape[1:]])
     interpreter.allocate_tensors()
     for name, detail in details.items():
-        interpreter.set_tensor(detail["index"], split.x[name][:1].astype(detail["dtype"]))
+        interpreter.set_tensor(detail["index"], first[name].astype(detail["dtype"]))
     return interpreter
 
 

@@ -16,15 +16,26 @@ from worker.pruning.results import PruningSummaries
 from worker.pruning.train_step import TrainStep
 
 PROGRESS_INTERVAL_SECONDS = 0.5
+PREFETCH_BATCHES = 4
+
+
+def _tensor_spec(split: Split, name: str) -> tf.TensorSpec:
+    dtype = split.dtype(name)
+    return tf.TensorSpec(
+        (None, *split.row_shape(name)), tf.string if dtype.kind in "SU" else tf.as_dtype(dtype)
+    )
 
 
 def batches(split: Split, batch_size: int, shuffle_seed: int | None = None) -> tf.data.Dataset:
-    """Batches of ({input name: tensor}, labels); shuffled and endless when given a seed."""
-    dataset = tf.data.Dataset.from_tensor_slices((split.x, split.y))
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(split), seed=shuffle_seed, reshuffle_each_iteration=True)
-        dataset = dataset.repeat()
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    """Batches of ({input name: tensor}, labels); shuffled and endless when given a seed.
+
+    Read from the split a batch at a time (a generator), so that the dataset is never copied
+    whole into TensorFlow nor into a shuffle buffer."""
+    spec = ({name: _tensor_spec(split, name) for name in split.x}, _tensor_spec(split, "y"))
+    dataset = tf.data.Dataset.from_generator(
+        lambda: split.batches(batch_size, shuffle_seed), output_signature=spec
+    )
+    return dataset.prefetch(PREFETCH_BATCHES)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import WithJsonSchema
 
-from app.api.auth import CurrentTenant
+from app.api.auth import CurrentTenant, SentApiKey
 from app.api.deps import (
     DbSession,
     IfNoneMatch,
@@ -36,7 +36,8 @@ from app.api.services.jobs import (
     create_job,
     delete_job,
 )
-from app.api.services.ownership import get_owned, read_owned, read_owned_page
+from app.api.services.keyed_reads import read_owned_by_key, read_page_by_key
+from app.api.services.ownership import get_owned
 from app.api.sse import job_event_stream
 from app.core.db.models import Job
 
@@ -112,19 +113,19 @@ def submit_job(
     responses=error_responses(422),
 )
 def list_jobs(
-    tenant: CurrentTenant,
+    key: SentApiKey,
     db: ReadDbSession,
     page: PageParams,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
 ) -> Response:
-    filters = [] if status is None else [Job.status == status]
-    rows, count = read_owned_page(db, Job, tenant.id, page.limit, page.offset, *filters)
+    equal = {} if status is None else {"status": status}
+    rows, count = read_page_by_key(db, Job, key, page.limit, page.offset, equal)
     return json_response(ListResponse(data=[JobOut.from_row(row) for row in rows], count=count))
 
 
 @router.get("/{job_id}", summary="Get a job", response_model=JobOut, responses=error_responses(404))
-def get_job(job_id: str, tenant: CurrentTenant, db: ReadDbSession) -> Response:
-    return json_response(JobOut.from_row(read_owned(db, Job, tenant.id, job_id)))
+def get_job(job_id: str, key: SentApiKey, db: ReadDbSession) -> Response:
+    return json_response(JobOut.from_row(read_owned_by_key(db, Job, key, job_id)))
 
 
 @router.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from app.api.errors import ApiError
@@ -32,12 +32,6 @@ def get_owned(
     return _found(session.scalar(query), table, resource_id)
 
 
-def read_owned(session: Session, table: type[Owned], tenant_id: str, resource_id: str) -> Row[Any]:
-    """The row's columns as a plain row, without the ORM's bookkeeping (for responses only)."""
-    query = _owned(select(*table.__table__.columns), table, tenant_id, resource_id)
-    return _found(session.execute(query).first(), table, resource_id)
-
-
 def list_owned(
     session: Session,
     table: type[Owned],
@@ -49,20 +43,6 @@ def list_owned(
     """One page, newest first, and how many rows match in all."""
     query, count = _page(select(table), session, table, tenant_id, limit, offset, *filters)
     return list(session.scalars(query)), count
-
-
-def read_owned_page(
-    session: Session,
-    table: type[Owned],
-    tenant_id: str,
-    limit: int,
-    offset: int,
-    *filters: ColumnElement[bool],
-) -> tuple[list[Row[Any]], int]:
-    """list_owned as plain rows (for responses only)."""
-    columns = select(*table.__table__.columns)
-    query, count = _page(columns, session, table, tenant_id, limit, offset, *filters)
-    return list(session.execute(query)), count
 
 
 Found = TypeVar("Found")
