@@ -173,7 +173,7 @@ def _load_rows(run: Payload) -> list[list[Any]]:
             times(versus["p50"]),
             "",
             times(versus["p99"]),
-            "",
+            times(versus["api_cpu_per_request"]) if versus.get("api_cpu_per_request") else "",
             "",
         ]
     )

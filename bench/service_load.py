@@ -311,6 +311,8 @@ def measure(web_concurrency: int, args: argparse.Namespace) -> dict[str, Any]:
             "requests_per_second": ratio,
             "p50": _ratio(phases, "p50_ms"),
             "p99": _ratio(phases, "p99_ms"),
+            # The throughput ratio if the API's CPU were the only limit is its inverse.
+            "api_cpu_per_request": _ratio(phases, "api_cpu_ms_per_request"),
         },
         "sse": sse,
         "job_final_status": job["status"],
@@ -330,6 +332,29 @@ def measure(web_concurrency: int, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _caveats(runs: list[dict[str, Any]], top_load: float) -> list[str]:
+    """What else limited the rates: a machine busier than its cores, or a load generator that
+    spends as much CPU per /healthz request as the API does."""
+    caveats = []
+    cpus = os.cpu_count() or 1
+    if top_load > cpus:
+        caveats.append(
+            f"the 1-minute load average reached {top_load:g} on {cpus} cores: other work took "
+            "CPU from the service and the clients alike"
+        )
+    for run in runs:
+        health = run["phases"]["healthz"]
+        client_ms = 1000 * health["cpu_seconds"]["clients"] / max(health["ok"], 1)
+        if client_ms >= health["api_cpu_ms_per_request"]:
+            caveats.append(
+                f"with WEB_CONCURRENCY={run['web_concurrency']} the clients spent "
+                f"{client_ms:.1f} ms of CPU per /healthz request, the API "
+                f"{health['api_cpu_ms_per_request']:g}: the /healthz rate is partly the load "
+                "generator's limit, which flatters the ratio"
+            )
+    return caveats
+
+
 def _ratio(phases: dict[str, Any], key: str) -> float | None:
     job, health = phases["job"][key], phases["healthz"][key]
     return round(job / health, 2) if job and health else None
@@ -337,15 +362,17 @@ def _ratio(phases: dict[str, Any], key: str) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="phases of 5 s, not 20 s")
+    parser.add_argument("--quick", action="store_true", help="phases of 5 s, not 15 s")
     parser.add_argument("--seconds", type=float, default=None, help="per phase")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pollers", type=int, default=200)
     parser.add_argument("--listeners", type=int, default=50)
     parser.add_argument("--web-concurrency", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
-    args.seconds = args.seconds or (5.0 if args.quick else 20.0)
+    args.seconds = args.seconds or (5.0 if args.quick else 15.0)
     runs = [measure(processes, args) for processes in args.web_concurrency]
+    loads = [run["load_average_1m"][when] for run in runs for when in ("before", "after")]
+    loads += [turn["load_average_1m_after"] for run in runs for turn in run["turns"]]
     result = {
         "quick": args.quick,
         "seconds_per_phase": args.seconds,
@@ -354,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         "listeners": args.listeners,
         "progress_events_every_seconds": PROGRESS_EVENTS_EVERY_SECONDS,
         "runs": runs,
+        "caveats": _caveats(runs, max(loads)),
         "goals": {
             f"{name}_web_concurrency_{run['web_concurrency']}": goal
             for run in runs

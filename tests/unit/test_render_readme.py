@@ -139,7 +139,12 @@ def load_phase(rate: float, p50: float, cpu_ms: float) -> dict[str, Any]:
 SERVICE_LOAD_RUN = {
     "web_concurrency": 1,
     "phases": {"job": load_phase(120.3, 1542.41, 6.1), "healthz": load_phase(200.0, 950.0, 1.8)},
-    "job_over_healthz": {"requests_per_second": 0.602, "p50": 1.62, "p99": 1.62},
+    "job_over_healthz": {
+        "requests_per_second": 0.602,
+        "p50": 1.62,
+        "p99": 1.62,
+        "api_cpu_per_request": 3.39,
+    },
     "sse": {
         "listeners": 50,
         "events_published": {"expected_per_listener": 700},
@@ -279,7 +284,7 @@ def test_load_shows_the_job_and_healthz_rates_and_their_ratio_per_process_count(
     section = rendered(tmp_path, service_load=SERVICE_LOAD)
     assert "| 1 | GET /v1/jobs/{id} | 120.3 | 1,542 | 3,085 | 4,627 | 6.1 | 0 |" in section
     assert "| 2 | GET /healthz | 200.0 | 950 | 1,900 | 2,850 | 1.8 | 0 |" in section
-    assert "| 1 | job ÷ /healthz | 0.602 | 1.6× |  | 1.6× |  |  |" in section
+    assert "| 1 | job ÷ /healthz | 0.602 | 1.6× |  | 1.6× | 3.4× |  |" in section
     assert "| 2 | 700 | 699 | 1 of 50 | 1 | 50 of 50 | 0 |" in section
     assert "load average 2.5 to 4" in section
 
