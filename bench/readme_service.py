@@ -41,29 +41,46 @@ def _goal_lines(part: Payload, area: str) -> tuple[list[str], list[str]]:
     return lines, [f"{area}: goal not met: {goal}." for goal, met in verdicts if not met]
 
 
-def _request_rates(rates: Payload) -> Section:
-    health, job = rates.get("healthz"), rates.get("job_status")
-    if not health or not job:
-        return Section([])
-    rows = [
-        [name, part["requests_per_second"], ms(part["p50_ms"]), ms(part["p99_ms"]), part["errors"]]
-        for name, part in (("GET /healthz", health), ("GET /v1/jobs/{id}", job))
+READ_LABELS = {
+    "job_status": "GET /v1/jobs/{id}",
+    "jobs_list": "GET /v1/jobs",
+    "models_list": "GET /v1/models",
+}
+
+
+def _rate_row(label: str, part: Payload) -> list[Any]:
+    return [
+        label,
+        part["requests_per_second"],
+        ms(part["p50_ms"]),
+        ms(part["p99_ms"]),
+        part["errors"],
     ]
-    versus = rates.get("job_status_over_healthz")
-    if versus:
-        rows.append(
-            [
-                "GET job ÷ /healthz",
-                ratio(versus["requests_per_second"]),
-                times(versus["p50"]),
-                times(versus["p99"]),
-                "",
-            ]
-        )
+
+
+def _request_rates(rates: Payload) -> Section:
+    health = rates.get("healthz")
+    reads = {name: rates[name] for name in READ_LABELS if name in rates}
+    if not health or not reads:
+        return Section([])
+    rows = [_rate_row("GET /healthz", health)]
+    rows += [_rate_row(READ_LABELS[name], part) for name, part in reads.items()]
+    over = rates.get("over_healthz", {})
+    if "job_status_over_healthz" in rates:  # files written before the lists were measured
+        over = {"job_status": rates["job_status_over_healthz"]}
+    rows += [
+        [
+            f"{READ_LABELS[name]} ÷ /healthz",
+            ratio(v["requests_per_second"]),
+            times(v["p50"]),
+            times(v["p99"]),
+            "",
+        ]
+        for name, v in over.items()
+    ]
     lines = [
-        f"**Requests**: {job['requests']} GETs of each endpoint over keep-alive connections; "
-        "GET /v1/jobs/{id} checks the API key and reads the job from Postgres, /healthz does "
-        "neither.",
+        f"**Requests**: {health['requests']} GETs of each endpoint over keep-alive connections; "
+        "each GET /v1/... checks the API key and reads Postgres, /healthz does neither.",
         "",
         *table(["", "requests/s", "p50 ms", "p99 ms", "errors"], rows),
     ]

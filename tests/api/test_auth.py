@@ -97,13 +97,26 @@ def test_a_wrong_key_is_401(anonymous: TestClient, authorization: str) -> None:
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_a_revoked_key_is_401(client: TestClient) -> None:
+@pytest.mark.parametrize("path", ["/v1/models", "/v1/models/{model_id}", "/v1/jobs/{job_id}"])
+def test_a_revoked_key_is_401_at_once(
+    client: TestClient, model_id: str, dataset_id: str, path: str
+) -> None:
+    url = path.format(model_id=model_id, job_id=submit(client, model_id, dataset_id).json()["id"])
     key = client.headers["Authorization"].removeprefix("Bearer ")
-    assert client.get("/v1/models").status_code == 200
+    assert client.get(url).status_code == 200
     with session_scope() as session:
         row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(key)))
         row.revoked_at = row.created_at
-    assert_error(client.get("/v1/models"), 401, "unauthorized")
+    assert_error(client.get(url), 401, "unauthorized")
+
+
+def test_an_id_postgres_cannot_hold_is_404_for_a_key_and_401_without_one(
+    client: TestClient, anonymous: TestClient
+) -> None:
+    url = "/v1/jobs/job_%00x"
+    assert_error(client.get(url), 404, "job_not_found")
+    wrong = {"Authorization": "Bearer shr_not-a-real-key"}
+    assert_error(anonymous.get(url, headers=wrong), 401, "unauthorized")
 
 
 def test_create_api_key_command_prints_a_key_stored_only_as_its_hash() -> None:

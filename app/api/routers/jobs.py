@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import WithJsonSchema
 
-from app.api.auth import CurrentTenant
+from app.api.auth import CurrentTenant, SentApiKey
 from app.api.deps import (
     DbSession,
     IfNoneMatch,
@@ -36,7 +36,7 @@ from app.api.services.jobs import (
     create_job,
     delete_job,
 )
-from app.api.services.ownership import get_owned, read_owned, read_owned_page
+from app.api.services.ownership import get_owned, read_owned_by_key, read_owned_page
 from app.api.sse import job_event_stream
 from app.core.db.models import Job
 
@@ -123,8 +123,8 @@ def list_jobs(
 
 
 @router.get("/{job_id}", summary="Get a job", response_model=JobOut, responses=error_responses(404))
-def get_job(job_id: str, tenant: CurrentTenant, db: ReadDbSession) -> Response:
-    return json_response(JobOut.from_row(read_owned(db, Job, tenant.id, job_id)))
+def get_job(job_id: str, key: SentApiKey, db: ReadDbSession) -> Response:
+    return json_response(JobOut.from_row(read_owned_by_key(db, Job, key, job_id)))
 
 
 @router.post(

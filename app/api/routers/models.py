@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api.auth import CurrentTenant
+from app.api.auth import CurrentTenant, SentApiKey
 from app.api.deps import (
     DbSession,
     IfNoneMatch,
@@ -19,7 +19,7 @@ from app.api.json_body import json_response
 from app.api.schemas.common import ListResponse, created_links, error_responses
 from app.api.schemas.models import ModelOut
 from app.api.services.inputs import delete_input, model_filename, store_model
-from app.api.services.ownership import get_owned, read_owned, read_owned_page
+from app.api.services.ownership import get_owned, read_owned_by_key, read_owned_page
 from app.api.services.quotas import precheck_storage_quota
 from app.api.uploads import multipart_openapi, receive_upload
 from app.core.db.models import Model
@@ -72,8 +72,8 @@ def list_models(tenant: CurrentTenant, db: ReadDbSession, page: PageParams) -> R
     response_model=ModelOut,
     responses=error_responses(404),
 )
-def get_model(model_id: str, tenant: CurrentTenant, db: ReadDbSession) -> Response:
-    return json_response(ModelOut.from_row(read_owned(db, Model, tenant.id, model_id)))
+def get_model(model_id: str, key: SentApiKey, db: ReadDbSession) -> Response:
+    return json_response(ModelOut.from_row(read_owned_by_key(db, Model, key, model_id)))
 
 
 @router.get(

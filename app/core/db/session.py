@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -57,7 +57,9 @@ def get_db() -> Iterator[Session]:
         yield session
 
 
-def get_read_db() -> Iterator[Session]:
+async def get_read_db() -> AsyncIterator[Session]:
+    """Async, so FastAPI runs it in the event loop rather than in two thread-pool hops: making a
+    session does no I/O, and closing an autocommit one sends nothing (there is no transaction)."""
     with read_sessionmaker_for(get_engine())() as session:
         yield session
 
