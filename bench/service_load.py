@@ -31,13 +31,13 @@ import time
 from collections import Counter
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import psycopg
 import redis
 
-from app.core.events import stream_key
+from app.core.events import Event, stream_key
 from bench.common import write_result
 from bench.service_client import LatencyLog, SseParser, submit, timed_get, upload
 from bench.service_harness import RunningService, cpu_seconds, running_service
@@ -222,10 +222,13 @@ def kept_event_seqs(database_url: str, job_id: str) -> set[int]:
 def stream_seqs(redis_url: str, job_id: str, after_seq: int) -> set[int]:
     client = redis.Redis.from_url(redis_url)
     try:
-        entries = client.xrange(stream_key(job_id), min=f"0-{after_seq + 1}")
+        entries = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            client.xrange(stream_key(job_id), min=f"0-{after_seq + 1}"),
+        )
     finally:
         client.close()
-    return {int(entry_id.decode().split("-")[1]) for entry_id, _fields in entries}
+    return {Event.from_stream_entry(entry_id, fields).seq for entry_id, fields in entries}
 
 
 def listener_check(
@@ -237,7 +240,8 @@ def listener_check(
     live = set(range(seq_at_connect + 1, last_seq + 1))
     in_stream = stream_seqs(service.redis_url, job_id, seq_at_connect)
     expected = kept | live
-    missed = [len(expected - set(tail.seqs)) for tail in tails] or [0]
+    missing = [expected - set(tail.seqs) for tail in tails]
+    missed = [len(seqs) for seqs in missing] or [0]
     received = [len(tail.seqs) for tail in tails] or [0]
     errors = Counter(tail.error for tail in tails if tail.error)
     return {
@@ -258,6 +262,7 @@ def listener_check(
         "listeners_missing_an_event": sum(1 for count in missed if count),
         "events_missed_in_all": sum(missed),
         "events_missed_by_one_listener_at_most": max(missed),
+        "missed_seqs_first_20": sorted(set().union(*missing))[:20],
         "listeners_with_out_of_order_or_repeated_events": sum(
             1 for tail in tails if any(b <= a for a, b in itertools.pairwise(tail.seqs))
         ),
