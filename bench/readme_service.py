@@ -210,6 +210,15 @@ def _listener_row(run: Payload) -> list[Any]:
     ]
 
 
+def _cpu_bound(run: Payload) -> str:
+    cpu = run["job_over_healthz"]["api_cpu_per_request"]
+    return (
+        f"- WEB_CONCURRENCY={run['web_concurrency']}: GET /v1/jobs/{{id}} costs the API "
+        f"{times(cpu)} the CPU of /healthz; were the API's CPU the only limit, job ÷ /healthz "
+        f"would be 1 ÷ {cpu:g} = {ratio(1 / cpu)}."
+    )
+
+
 def service_load(load: Payload) -> Section:
     runs = load["runs"]
     loads = [run["load_average_1m"][when] for run in runs for when in ("before", "after")]
@@ -252,6 +261,7 @@ def service_load(load: Payload) -> Section:
         ),
         "",
     ]
+    lines += [_cpu_bound(run) for run in runs if run["job_over_healthz"].get("api_cpu_per_request")]
     goals, shortfalls = [], []
     for run in runs:
         processes = f"WEB_CONCURRENCY={run['web_concurrency']}"

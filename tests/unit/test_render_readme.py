@@ -287,6 +287,7 @@ def test_load_shows_the_job_and_healthz_rates_and_their_ratio_per_process_count(
     assert "| 1 | job ÷ /healthz | 0.602 | 1.6× |  | 1.6× | 3.4× |  |" in section
     assert "| 2 | 700 | 699 | 1 of 50 | 1 | 50 of 50 | 0 |" in section
     assert "load average 2.5 to 4" in section
+    assert "were the API's CPU the only limit, job ÷ /healthz would be 1 ÷ 3.39 = 0.295." in section
 
 
 def test_unmet_load_goals_are_shown_per_process_count_and_fall_short(tmp_path: Path) -> None:
