@@ -42,6 +42,7 @@ from bench.common import write_result
 from bench.service_client import LatencyLog, SseParser, submit, timed_get, upload
 from bench.service_harness import RunningService, cpu_seconds, running_service
 from bench.service_inputs import digits_job_inputs
+from bench.service_load_plot import service_load_plot
 
 FAKE_TRAINER = Path(__file__).resolve().parents[1] / "tests" / "worker" / "fake_trainer.py"
 TRAINER_LINES_PER_SECOND = 10
@@ -409,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         "Postgres and Redis, all on 127.0.0.1 with the clients, on a shared machine.",
     }
     path = write_result("service_load", result)
-    print(f"wrote {path}")
+    print(f"wrote {path} and {service_load_plot(result, path.with_suffix('.png'))}")
     return 0
 
 
