@@ -6,13 +6,13 @@ What it does is chosen by the "model" file's content: succeed, error, crash, han
 (hangs and ignores SIGTERM), hog (memory), flood (an endless stdout line) or long (many progress
 lines); any other model (a real upload) succeeds.
 
-    fake_trainer.py [sensitivity] [--seconds S] [--steps N] [--runs-dir DIR] MODEL DATA [--hparams H]
-        [--training T] [--exports E] --out OUT
+    fake_trainer.py [sensitivity] [--seconds S] [--steps N] [--runs-dir DIR] MODEL DATA
+        [--hparams H] [--training T] [--exports E] --out OUT
 
 --seconds: how long a successful run takes, in --steps progress lines evenly spread (4 unless
-told; a benchmark asks for many to stand for a job that trains throughout). --runs-dir: every run appends a line to
-DIR/<job id> (the job id is read from OUT, scratch/<job id>/attempt-N/out), so a simulation can
-count how often each job's trainer ran.
+told; a benchmark asks for many, to stand for a job that trains throughout). --runs-dir: every
+run appends a line to DIR/<job id> (the job id is read from OUT, scratch/<job id>/attempt-N/out),
+so a simulation can count how often each job's trainer ran.
 """
 
 from __future__ import annotations
