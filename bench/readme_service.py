@@ -185,63 +185,108 @@ def service(s: Payload) -> Section:
     return Section(lines + goals, [f for part in parts for f in part.shortfalls] + shortfalls)
 
 
-def _load_row(load: Payload, polling: Payload, sse: Payload) -> list[Any]:
-    errors = polling.get("errors", 0) + sse.get("errors", 0)
-    listeners = sse.get("listeners")
-    ended = sse.get("listeners_that_saw_the_terminal_event")
+def _load_rows(run: Payload) -> list[list[Any]]:
+    phases, versus = run["phases"], run["job_over_healthz"]
+    rows = [
+        [
+            run["web_concurrency"],
+            name,
+            part["requests_per_second"],
+            ms(part["p50_ms"]),
+            ms(part["p95_ms"]),
+            ms(part["p99_ms"]),
+            part["api_cpu_ms_per_request"],
+            part["errors"],
+        ]
+        for name, part in (
+            ("GET /v1/jobs/{id}", phases["job"]),
+            ("GET /healthz", phases["healthz"]),
+        )
+    ]
+    rows.append(
+        [
+            run["web_concurrency"],
+            "job ÷ /healthz",
+            ratio(versus["requests_per_second"]),
+            times(versus["p50"]),
+            "",
+            times(versus["p99"]),
+            times(versus["api_cpu_per_request"]) if versus.get("api_cpu_per_request") else "",
+            "",
+        ]
+    )
+    return rows
+
+
+def _listener_row(run: Payload) -> list[Any]:
+    sse = run["sse"]
     return [
-        load.get("pollers", "—"),
-        polling["requests_per_second"],
-        ms(polling["p50_ms"]),
-        ms(polling["p99_ms"]),
-        errors,
-        "—" if listeners is None else f"{ended} of {listeners}",
-        load.get("api_rss_peak_growth_mib", "—"),
+        run["web_concurrency"],
+        sse["events_published"]["expected_per_listener"],
+        sse["events_received_per_listener"]["min"],
+        f"{sse['listeners_missing_an_event']} of {sse['listeners']}",
+        sse["events_missed_in_all"],
+        f"{sse['listeners_that_saw_the_terminal_event']} of {sse['listeners']}",
+        sse["errors"],
     ]
 
 
-def _during_load(load: Payload) -> list[str]:
-    """What else happened during the load, as one bullet of the parts the file holds."""
-    job, clauses = load.get("job", {}), []
-    if "steps_after" in job:
-        clauses.append(
-            f"the job trained from step {job.get('steps_before_load')} to {job['steps_after']} "
-            f"(then `{job.get('final_status')}`)"
-        )
-    if "postgres_connections_opened_during_load" in load:
-        clauses.append(
-            f"Postgres connections opened: {load['postgres_connections_opened_during_load']}"
-        )
-    cpu = load.get("cpu_seconds_during_load")
-    if cpu:
-        clauses.append("CPU seconds: " + ", ".join(f"{name} {sec}" for name, sec in cpu.items()))
-    return [f"- During the load {'; '.join(clauses)}."] if clauses else []
+def _cpu_bound(run: Payload) -> str:
+    cpu = run["job_over_healthz"]["api_cpu_per_request"]
+    return (
+        f"- WEB_CONCURRENCY={run['web_concurrency']}: GET /v1/jobs/{{id}} costs the API "
+        f"{times(cpu)} the CPU of /healthz; were the API's CPU the only limit, job ÷ /healthz "
+        f"would be 1 ÷ {cpu:g} = {ratio(1 / cpu)}."
+    )
 
 
 def service_load(load: Payload) -> Section:
-    polling, sse = load["polling"], load.get("sse", {})
+    runs = load["runs"]
+    loads = [run["load_average_1m"][when] for run in runs for when in ("before", "after")]
     lines = [
-        f"Pollers GET /v1/jobs/{{id}} back to back for {load['seconds']:g} s while "
-        f"{sse.get('listeners', 'no')} listeners follow the job's event stream and a real job "
-        "trains; clients, API, worker, Postgres and Redis share the machine.",
+        f"{load['pollers']} pollers GET back to back in phases of {load['seconds_per_phase']:g} s, "
+        f"{load['rounds']} rounds of GET /v1/jobs/{{id}} of a running job and of /healthz in "
+        f"alternating order, while {load['listeners']} listeners follow the job's event stream "
+        "throughout (the job's worker publishes a progress event every "
+        f"{load['progress_events_every_seconds']:g} s); clients, API, worker, Postgres and Redis "
+        f"share the machine (1-minute load average {min(loads):g} to {max(loads):g}).",
         "",
         *table(
             [
-                "pollers",
+                "API processes",
+                "",
                 "requests/s",
                 "p50 ms",
+                "p95 ms",
                 "p99 ms",
+                "API CPU ms per request",
                 "errors",
-                "SSE listeners that saw the end",
-                "API peak RSS growth (MiB)",
             ],
-            [_load_row(load, polling, sse)],
+            [row for run in runs for row in _load_rows(run)],
+        ),
+        "",
+        "Each listener's event ids against every event the job published (the history Postgres "
+        "keeps and every event after the listeners connected):",
+        "",
+        *table(
+            [
+                "API processes",
+                "events per listener",
+                "fewest received",
+                "listeners missing an event",
+                "events missed",
+                "saw the end",
+                "errors",
+            ],
+            [_listener_row(run) for run in runs],
         ),
         "",
     ]
-    lines += _during_load(load)
-    goals, shortfalls = _goal_lines(load, "Under load")
-    errors = _load_row(load, polling, sse)[4]
-    if errors and not goals:
-        shortfalls.append(f"Under load: {errors} requests or streams failed.")
+    lines += [_cpu_bound(run) for run in runs if run["job_over_healthz"].get("api_cpu_per_request")]
+    goals, shortfalls = [], []
+    for run in runs:
+        processes = f"WEB_CONCURRENCY={run['web_concurrency']}"
+        run_goals, run_shortfalls = _goal_lines(run, f"Under load, {processes}")
+        goals += [f"{line.removesuffix('.')} ({processes})." for line in run_goals]
+        shortfalls += run_shortfalls
     return Section(lines + goals + [""], shortfalls)

@@ -63,6 +63,7 @@ class SseParser:
 
     def __init__(self) -> None:
         self.fields: dict[str, str] = {}
+        self.last_id: str | None = None  # the `id` of the last message returned
 
     def feed(self, line: str) -> tuple[str, dict[str, Any]] | None:
         if line.startswith(":"):  # a keep-alive comment
@@ -74,6 +75,7 @@ class SseParser:
         fields, self.fields = self.fields, {}
         if "data" not in fields:
             return None
+        self.last_id = fields.get("id")
         return fields.get("event", "message"), json.loads(fields["data"])
 
 
@@ -121,8 +123,8 @@ class LatencyLog:
             self.errors[kind] = self.errors.get(kind, 0) + count
 
     def summary(self, wall_seconds: float) -> dict[str, Any]:
-        """Requests/s over `wall_seconds` (successful requests only), p50/p99 in ms (None with
-        fewer than two), errors."""
+        """Requests/s over `wall_seconds` (successful requests only), p50/p95/p99 in ms (None
+        with fewer than two), errors."""
         ok = len(self.latencies)
         cuts = statistics.quantiles(self.latencies, n=100) if ok >= 2 else None
         return {
@@ -133,5 +135,6 @@ class LatencyLog:
             "seconds": round(wall_seconds, 3),
             "requests_per_second": round(ok / wall_seconds, 1) if wall_seconds > 0 else None,
             "p50_ms": round(cuts[49] * 1000, 2) if cuts else None,
+            "p95_ms": round(cuts[94] * 1000, 2) if cuts else None,
             "p99_ms": round(cuts[98] * 1000, 2) if cuts else None,
         }

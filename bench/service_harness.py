@@ -87,7 +87,8 @@ def running_service(
         with session_scope() as session:
             api_key = create_api_key(session, "bench")
         port = free_port(HOST)
-        api = api_process(child_env, HOST, port, root / "api.log")
+        web_concurrency = int(child_env.get("WEB_CONCURRENCY", "1"))  # as `make run` reads it
+        api = api_process(child_env, HOST, port, root / "api.log", web_concurrency)
         stack.callback(api.stop, API_STOP_SECONDS)
         started = [start_worker(child_env, root, n) for n in range(workers)]
         stack.callback(_stop_all, started)

@@ -52,6 +52,17 @@ class JobFeed:
             raise self.failure
         return [event for event in self.recent if event.seq > seq]
 
+    async def events_through(
+        self, after_seq: int, through_seq: int, wait_seconds: float
+    ) -> list[Event]:
+        """The feed's recent events after `after_seq` once it has read up to `through_seq`, or
+        what it has after `wait_seconds` or while Redis fails (an event Redis never got never
+        comes)."""
+        with anyio.move_on_after(wait_seconds):
+            while self.failure is None and self.read_seq < through_seq:
+                await self._arrived.wait()
+        return [event for event in self.recent if event.seq > after_seq]
+
     def _has_after(self, seq: int) -> bool:
         return bool(self.recent) and self.recent[-1].seq > seq
 

@@ -26,6 +26,10 @@ KEEPALIVE_SECONDS = 15.0
 # Catches events that were committed while Redis was unreachable, so never published.
 POSTGRES_RECHECK_SECONDS = 5.0
 POLL_SECONDS = 1.0
+# How long events that Postgres showed first wait for the live stream to reach them: progress
+# events the history does not keep come only from the stream, published before any later event
+# was committed, so the stream has them unless Redis lost them.
+CATCH_UP_SECONDS = 1.0
 
 
 def format_event(event: Event) -> str:
@@ -92,7 +96,7 @@ class JobEventTail:
         if now - self.last_postgres_check >= POSTGRES_RECHECK_SECONDS:
             events = await self._from_postgres()
             if events or self.job_finished:
-                return events
+                return await self._with_live(events)
         try:
             events = await self._from_redis()
         except redis.RedisError as exc:
@@ -100,6 +104,15 @@ class JobEventTail:
             self.redis_down_until = now + REDIS_RETRY_SECONDS
             return []
         return events
+
+    async def _with_live(self, kept: list[Event]) -> list[Event]:
+        """Postgres's events with the stream's up to the newest of them, in seq order: a gap
+        between two kept events is filled from the stream, not jumped over."""
+        if not kept or self.feed is None:
+            return kept
+        live = await self.feed.events_through(self.last_seq, kept[-1].seq, CATCH_UP_SECONDS)
+        by_seq = {event.seq: event for event in [*kept, *live]}
+        return [by_seq[seq] for seq in sorted(by_seq)]
 
     async def _from_redis(self) -> list[Event]:
         if self.feed is None:

@@ -55,3 +55,34 @@ def test_listeners_share_one_redis_reader_and_none_misses_an_event(
         assert [message["id"] for message in listener.events] == expected
         assert listener.events[-1]["data"] == {"status": "succeeded"}
     assert blocked_redis_readers(server) == 0
+
+
+def test_a_live_only_event_is_not_skipped_when_postgres_shows_a_later_one_first(
+    live_url: str,
+    client: TestClient,
+    model_id: str,
+    dataset_id: str,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A progress event thinned out of the history reaches a listener whose periodic Postgres
+    check already found the next kept event: the listener waits for the stream to catch up."""
+    monkeypatch.setattr(sse, "POSTGRES_RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr(sse, "CATCH_UP_SECONDS", 10.0)
+    server = redis.Redis.from_url(redis_url)
+    job_id = submit(client, model_id, dataset_id).json()["id"]
+    listener = LiveListener(live_url, client, job_id)
+    listener.wait_for(1)
+    mark_running(job_id)
+    publish(server, job_id, [Event(2, "status", {"status": "running"})], maxlen=1000, ttl=600)
+    listener.wait_for(2)
+    with session_scope() as session:
+        live_only = record_event(session, job_id, "progress", {**PROGRESS, "step": 41}, store=False)
+    with session_scope() as session:
+        kept = record_event(session, job_id, "progress", {**PROGRESS, "step": 42})
+    time.sleep(2.5)  # the listener's Postgres check sees the kept event; the stream has neither
+    publish(server, job_id, [live_only, kept], maxlen=1000, ttl=600)
+    mark_succeeded(job_id, {}, {"pruned": {"accuracy": 0.5}})
+    listener.join()
+    assert [message["id"] for message in listener.events] == ["1", "2", "3", "4", "5", "6"]
+    assert listener.events[2]["data"]["step"] == 41

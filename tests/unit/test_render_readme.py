@@ -123,12 +123,50 @@ SERVICE_TRANSFERS_ONLY = {
         "rss_goal_mib": 100,
     },
 }
+
+
+def load_phase(rate: float, p50: float, cpu_ms: float) -> dict[str, Any]:
+    return {
+        "requests_per_second": rate,
+        "p50_ms": p50,
+        "p95_ms": 2 * p50,
+        "p99_ms": 3 * p50,
+        "api_cpu_ms_per_request": cpu_ms,
+        "errors": 0,
+    }
+
+
+SERVICE_LOAD_RUN = {
+    "web_concurrency": 1,
+    "phases": {"job": load_phase(120.3, 1542.41, 6.1), "healthz": load_phase(200.0, 950.0, 1.8)},
+    "job_over_healthz": {
+        "requests_per_second": 0.602,
+        "p50": 1.62,
+        "p99": 1.62,
+        "api_cpu_per_request": 3.39,
+    },
+    "sse": {
+        "listeners": 50,
+        "events_published": {"expected_per_listener": 700},
+        "events_received_per_listener": {"min": 699},
+        "listeners_missing_an_event": 1,
+        "events_missed_in_all": 1,
+        "listeners_that_saw_the_terminal_event": 50,
+        "errors": 0,
+    },
+    "load_average_1m": {"before": 2.5, "after": 4.0},
+    "goals": {
+        "throughput": {"goal": "job at least 0.7× /healthz", "met": False},
+        "no_missed_event": {"goal": "no listener misses an event", "met": False},
+    },
+}
 SERVICE_LOAD = {
-    "seconds": 15.0,
+    "seconds_per_phase": 20.0,
+    "rounds": 3,
     "pollers": 200,
-    "polling": {"requests_per_second": 120.3, "p50_ms": 1542.41, "p99_ms": 3173.25, "errors": 3},
-    "sse": {"listeners": 50, "listeners_that_saw_the_terminal_event": 49, "errors": 1},
-    "api_rss_peak_growth_mib": 17.5,
+    "listeners": 50,
+    "progress_events_every_seconds": 0.2,
+    "runs": [SERVICE_LOAD_RUN, {**SERVICE_LOAD_RUN, "web_concurrency": 2}],
 }
 README = "# Project\n\nIntro that must survive.\n"
 
@@ -240,18 +278,24 @@ def test_service_goals_the_file_declares_are_shown(tmp_path: Path) -> None:
     assert "- Goal: job status within 2x of healthz: met." in section
 
 
-def test_load_shows_one_row_and_failures_fall_short(tmp_path: Path) -> None:
+def test_load_shows_the_job_and_healthz_rates_and_their_ratio_per_process_count(
+    tmp_path: Path,
+) -> None:
     section = rendered(tmp_path, service_load=SERVICE_LOAD)
-    assert "| 200 | 120.3 | 1,542 | 3,173 | 4 | 49 of 50 | 17.5 |" in section
-    assert "Under load: 4 requests or streams failed." in falls_short(section)
+    assert "| 1 | GET /v1/jobs/{id} | 120.3 | 1,542 | 3,085 | 4,627 | 6.1 | 0 |" in section
+    assert "| 2 | GET /healthz | 200.0 | 950 | 1,900 | 2,850 | 1.8 | 0 |" in section
+    assert "| 1 | job ÷ /healthz | 0.602 | 1.6× |  | 1.6× | 3.4× |  |" in section
+    assert "| 2 | 700 | 699 | 1 of 50 | 1 | 50 of 50 | 0 |" in section
+    assert "load average 2.5 to 4" in section
+    assert "were the API's CPU the only limit, job ÷ /healthz would be 1 ÷ 3.39 = 0.295." in section
 
 
-def test_a_declared_load_goal_replaces_the_plain_error_count(tmp_path: Path) -> None:
-    goal = {"no_errors": {"goal": "no failed request or stream", "met": False}}
-    section = rendered(tmp_path, service_load={**SERVICE_LOAD, "goals": goal})
-    assert "- Goal: no failed request or stream: **not met**." in section
-    assert "Under load: goal not met: no failed request or stream." in falls_short(section)
-    assert "4 requests or streams failed" not in section
+def test_unmet_load_goals_are_shown_per_process_count_and_fall_short(tmp_path: Path) -> None:
+    section = rendered(tmp_path, service_load=SERVICE_LOAD)
+    assert "- Goal: no listener misses an event: **not met** (WEB_CONCURRENCY=2)." in section
+    shortfalls = falls_short(section)
+    assert "Under load, WEB_CONCURRENCY=1: goal not met: job at least 0.7× /healthz." in shortfalls
+    assert "Under load, WEB_CONCURRENCY=2: goal not met: no listener misses an event." in shortfalls
 
 
 def test_a_readme_without_markers_gets_a_results_section_at_its_end() -> None:

@@ -6,14 +6,14 @@ What it does is chosen by the "model" file's content: succeed, error, crash, han
 (hangs and ignores SIGTERM), hog (memory), flood (an endless stdout line) or long (many progress
 lines); any other model (a real upload) succeeds.
 
-    fake_trainer.py [sensitivity] [--seconds S] [--runs-dir DIR] MODEL DATA [--hparams H]
-        [--training T] [--exports E] [--devices D] [--logical-cpus N] --out OUT
+    fake_trainer.py [sensitivity] [--seconds S] [--steps N] [--runs-dir DIR] MODEL DATA
+        [--hparams H] [--training T] [--exports E] [--devices D] [--logical-cpus N] --out OUT
 
-The metrics it writes say which devices it was given, as "training": {"devices", "logical_cpus"}.
-
---seconds: how long a successful run takes. --runs-dir: every run appends a line to
-DIR/<job id> (the job id is read from OUT, scratch/<job id>/attempt-N/out), so a simulation can
-count how often each job's trainer ran.
+--seconds: how long a successful run takes, in --steps progress lines evenly spread (4 unless
+told; a benchmark asks for many, to stand for a job that trains throughout). --runs-dir: every
+run appends a line to DIR/<job id> (the job id is read from OUT, scratch/<job id>/attempt-N/out),
+so a simulation can count how often each job's trainer ran. The metrics it writes say which
+devices it was given, as "training": {"devices", "logical_cpus"}.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ def emit(event: str, **fields: object) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
-def progress(step: int) -> None:
+def progress(step: int, steps: int = STEPS) -> None:
     emit(
         "progress",
         step=step,
-        total_steps=STEPS,
-        epoch=step / STEPS,
+        total_steps=steps,
+        epoch=step / steps,
         loss=1.0 / (step + 1),
         target_sparsity=0.2 * step,
         achieved_sparsity=0.2 * step,
@@ -89,6 +89,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--logical-cpus", type=int)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seconds", type=float, default=0.2)
+    parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--runs-dir", type=Path)
     return parser.parse_args([arg for arg in argv if arg != "sensitivity"])
 
@@ -98,8 +99,8 @@ def main() -> None:
     if args.runs_dir is not None:
         record_run(args.runs_dir, args.out)
     behaviour = behaviour_of(args.model)
-    emit("started", total_steps=STEPS, warnings=["fake trainer"])
-    progress(0)
+    emit("started", total_steps=args.steps, warnings=["fake trainer"])
+    progress(0, args.steps)
     if behaviour == "error":
         emit("error", code="invalid_data", message="y_train has labels outside [0, 10)")
         sys.exit(1)
@@ -130,9 +131,9 @@ def main() -> None:
             )
         write_outputs(args.out, args)
         return
-    for step in range(1, STEPS + 1):
-        time.sleep(args.seconds / STEPS)
-        progress(step)
+    for step in range(1, args.steps + 1):
+        time.sleep(args.seconds / args.steps)
+        progress(step, args.steps)
     write_outputs(args.out, args)
 
 
