@@ -1,8 +1,9 @@
 """The tf.distribute strategy a job trains under, and how one global batch is split over it.
 
-One device keeps TensorFlow's default strategy (nothing changes for a one-GPU worker); several
-get a MirroredStrategy: every variable, mask included, is mirrored, the gradients are summed
-across replicas, and every replica applies the same update.
+TensorFlow's default device keeps its default strategy (nothing changes for a one-GPU worker),
+another single device gets a OneDeviceStrategy, and several get a MirroredStrategy (Keras models
+only): every variable, mask included, is mirrored, the gradients are summed across replicas,
+and every replica applies the same update.
 """
 
 from __future__ import annotations
