@@ -47,5 +47,14 @@ def small_model_overhead(s: Payload) -> Section:
         f"Goal: pruned/dense wall time ≤ {goal}. This run: {verdict(met)} ({ratio(wall)}).",
         "",
     ]
+    load = (s.get("load_average_1min_before"), s.get("load_average_1min_after"))
+    if None not in load:
+        cpus = s.get("machine", {}).get("cpus", "?")
+        lines += [
+            f"The machine's 1-minute load average was {load[0]} before the run and {load[1]} "
+            f"after it, on {cpus} cores: where it is above the core count, the wall times "
+            "include waiting for other work, and the CPU seconds are the steadier measure.",
+            "",
+        ]
     shortfalls = [] if met else [f"Small-model overhead: wall ratio {ratio(wall)} > {goal}."]
     return Section(lines, shortfalls)
