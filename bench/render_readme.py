@@ -19,7 +19,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import readme_accuracy, readme_channels, readme_engine, readme_payoff, readme_service
+from bench import (
+    readme_accuracy,
+    readme_channels,
+    readme_engine,
+    readme_payoff,
+    readme_service,
+    readme_small_model,
+)
 from bench.common import RESULTS_DIR
 from bench.readme_format import Payload, Section
 
@@ -32,6 +39,10 @@ SECTIONS: dict[str, tuple[str, Renderer]] = {
     "quality": ("Accuracy against sparsity: Shears and tfmot", readme_accuracy.quality),
     "engine_overhead": ("Time per training step", readme_engine.engine_overhead),
     "mask_update": ("One mask update", readme_engine.mask_update),
+    "small_model_overhead": (
+        "Pruning's fixed cost on a small, fast model",
+        readme_small_model.small_model_overhead,
+    ),
     "trainer_memory": ("The trainer's memory on a large dataset", readme_engine.trainer_memory),
     "size": ("Size on disk", readme_engine.size),
     "payoff": ("Smaller and faster: TFLite exports", readme_payoff.payoff),

@@ -6,7 +6,11 @@ engine_overhead.py's CIFAR-10 net hides what a mask update and a progress report
 themselves; here they are a large share of each step. The two runs alternate, the order
 flipping each repeat, so drift in the machine's load falls on both alike.
 
-    python -m bench.small_model_overhead [--quick]
+    python -m bench.small_model_overhead [--quick] [--baseline CHECKOUT]
+
+With --baseline, the code of another checkout (e.g. a worktree of the previous commit) runs
+too, in the same alternation, so the ratio before a change and after it are measured side by
+side under the same load.
 """
 
 from __future__ import annotations
@@ -46,10 +50,15 @@ PRUNED_HPARAMS = {
 # The same job with no mask update ever: the dense baseline runs the very same loop.
 DENSE_HPARAMS = {**PRUNED_HPARAMS, "begin_pruning_step": STEPS}
 RUNS = {"dense": DENSE_HPARAMS, "pruned": PRUNED_HPARAMS}
+BASELINE = "baseline"
 
 
-def run_trainer(model: Path, data: Path, hparams: dict, steps: int, out: Path) -> dict:
-    """One trainer command line: wall and CPU seconds of the process, and its own loop time."""
+def run_trainer(
+    model: Path, data: Path, hparams: dict, steps: int, out: Path, code: Path | None = None
+) -> dict:
+    """One trainer command line: wall and CPU seconds of the process, and its own loop time.
+
+    `code`: the checkout whose trainer runs (default: this one)."""
     training = {"steps": steps, "batch_size": BATCH_SIZE, "seed": 0}
     command = [
         sys.executable,
@@ -66,7 +75,8 @@ def run_trainer(model: Path, data: Path, hparams: dict, steps: int, out: Path) -
     ]
     before = os.times()
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=code)
     wall = time.perf_counter() - started
     after = os.times()
     if done.returncode != 0:
@@ -84,24 +94,30 @@ def run_trainer(model: Path, data: Path, hparams: dict, steps: int, out: Path) -
     }
 
 
-def measure(repeats: int, steps: int, work: Path) -> dict[str, list[dict]]:
+def measure(
+    repeats: int, steps: int, work: Path, baseline: Path | None = None
+) -> dict[str, list[dict]]:
     keras.utils.set_random_seed(0)
     model, data = work / "model.keras", work / "digits.npz"
     digits_cnn(keras).save(model)
     write_npz(digits(), data)
-    runs: dict[str, list[dict]] = {name: [] for name in RUNS}
-    order = list(RUNS)
+    codes: dict[str, Path | None] = {name: None for name in RUNS}
+    if baseline is not None:
+        codes.update({f"{BASELINE}_{name}": baseline for name in RUNS})
+    runs: dict[str, list[dict]] = {name: [] for name in codes}
+    order = list(codes)
     for repeat in range(repeats):
         for name in order if repeat % 2 == 0 else order[::-1]:
             out = work / f"{name}-{repeat}"
-            runs[name].append(run_trainer(model, data, RUNS[name], steps, out))
+            hparams = RUNS[name.removeprefix(f"{BASELINE}_")]
+            runs[name].append(run_trainer(model, data, hparams, steps, out, codes[name]))
         print(f"repeat {repeat + 1}/{repeats} done", flush=True)
     return runs
 
 
-def ratios(runs: dict[str, list[dict]], key: str) -> dict[str, float]:
-    dense = [r[key] for r in runs["dense"]]
-    pruned = [r[key] for r in runs["pruned"]]
+def ratios(runs: dict[str, list[dict]], key: str, prefix: str = "") -> dict[str, float]:
+    dense = [r[key] for r in runs[f"{prefix}dense"]]
+    pruned = [r[key] for r in runs[f"{prefix}pruned"]]
     paired = [p / d for p, d in zip(pruned, dense, strict=True)]
     return {
         "dense_median": round(statistics.median(dense), 3),
@@ -113,9 +129,10 @@ def ratios(runs: dict[str, list[dict]], key: str) -> dict[str, float]:
 
 def plot(summary: dict[str, dict[str, float]], path: Path) -> None:
     labels = list(summary)
-    figure, axis = plt.subplots(figsize=(6, 3.5))
+    figure, axis = plt.subplots(figsize=(9, 4))
     values = [summary[k]["ratio_of_medians"] for k in labels]
     axis.bar(labels, values, color="tab:blue")
+    axis.tick_params(axis="x", labelrotation=15)
     axis.axhline(1.0, color="black", linewidth=0.8)
     axis.axhline(GOAL, color="tab:red", linestyle="--", label=f"goal {GOAL}")
     for x, value in enumerate(values):
@@ -129,21 +146,36 @@ def plot(summary: dict[str, dict[str, float]], path: Path) -> None:
     plt.close(figure)
 
 
+def _commit_of(checkout: Path) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(checkout), "log", "-1", "--format=%h %s"], capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="2 repeats of 200 steps")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="a checkout whose code runs alongside"
+    )
     args = parser.parse_args(argv)
     repeats, steps = (2, 200) if args.quick else (args.repeats or 6, STEPS)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="shears-small-bench-") as work:
-        runs = measure(repeats, steps, Path(work))
+        runs = measure(repeats, steps, Path(work), args.baseline)
     load_after = os.getloadavg()
     summary = {
         "wall": ratios(runs, "wall_seconds"),
         "cpu": ratios(runs, "cpu_seconds"),
         "training_loop": ratios(runs, "loop_seconds"),
     }
+    if args.baseline is not None:
+        before = f"{BASELINE}_"
+        summary[f"{BASELINE}_wall"] = ratios(runs, "wall_seconds", before)
+        summary[f"{BASELINE}_cpu"] = ratios(runs, "cpu_seconds", before)
+        summary[f"{BASELINE}_training_loop"] = ratios(runs, "loop_seconds", before)
     payload = {
         "model": "digits CNN: conv 3x3x32, conv 3x3x64, maxpool, dense 128, dense 10",
         "data": "scikit-learn's 8x8 digits",
@@ -155,6 +187,7 @@ def main(argv: list[str] | None = None) -> dict:
         "quick": args.quick,
         "goal_wall_ratio": GOAL,
         "goal_met": summary["wall"]["ratio_of_medians"] <= GOAL,
+        "baseline_commit": None if args.baseline is None else _commit_of(args.baseline),
         "load_average_1min_before": round(load_before[0], 2),
         "load_average_1min_after": round(load_after[0], 2),
         **summary,

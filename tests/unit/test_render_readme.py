@@ -416,3 +416,43 @@ def test_trainer_memory_shows_both_peaks_and_judges_the_goal(
 def test_trainer_memory_on_less_than_2_gib_misses_the_goal(tmp_path: Path) -> None:
     section = rendered(tmp_path, trainer_memory=trainer_memory(1.1, dataset_bytes=1 << 28))
     assert "Trainer memory: Goal" in falls_short(section)
+
+
+def small_model_part(dense: float, pruned: float) -> dict[str, float]:
+    return {
+        "dense_median": dense,
+        "pruned_median": pruned,
+        "ratio_of_medians": round(pruned / dense, 4),
+        "paired_median_ratio": round(pruned / dense, 4),
+    }
+
+
+def small_model_overhead(wall_ratio: float) -> dict[str, Any]:
+    return {
+        "batch_size": 32,
+        "steps": 1000,
+        "pruning_frequency": 10,
+        "target_sparsity": 0.9,
+        "repeats": 4,
+        "quick": False,
+        "goal_wall_ratio": 1.05,
+        "baseline_commit": "e2def1e Merge issue13e",
+        "wall": small_model_part(40.0, 40.0 * wall_ratio),
+        "cpu": small_model_part(30.0, 31.0),
+        "training_loop": small_model_part(20.0, 22.0),
+        "baseline_wall": small_model_part(40.0, 60.0),
+        "baseline_cpu": small_model_part(30.0, 40.0),
+        "baseline_training_loop": small_model_part(20.0, 30.0),
+        "machine": MACHINE,
+    }
+
+
+@pytest.mark.parametrize(("wall_ratio", "met"), [(1.02, True), (1.2, False)])
+def test_small_model_overhead_shows_before_and_after_and_judges_the_goal(
+    tmp_path: Path, wall_ratio: float, met: bool
+) -> None:
+    section = rendered(tmp_path, small_model_overhead=small_model_overhead(wall_ratio))
+    assert f"| this code | wall | 40.0 | {40 * wall_ratio:.1f} | {wall_ratio:.3f} |" in section
+    assert "| before (commit e2def1e) | wall | 40.0 | 60.0 | 1.500 | 1.500 |" in section
+    assert f"This run: {'met' if met else '**not met**'} ({wall_ratio:.3f})" in section
+    assert ("Small-model overhead: wall ratio" in section) == (not met)

@@ -237,7 +237,11 @@ def _global_counts(
 
 def sparsity_of(array: np.ndarray) -> float:
     """Fraction of exact zeros (0.0 for an empty array)."""
-    return 0.0 if array.size == 0 else (array.size - np.count_nonzero(array)) / array.size
+    return sparsity_from_count(array.size, int(np.count_nonzero(array)))
+
+
+def sparsity_from_count(size: int, nonzero: int) -> float:
+    return 0.0 if size == 0 else (size - nonzero) / size
 
 
 def m_by_n_mask(weights: np.ndarray, n: int, m: int, axis: int) -> np.ndarray:

@@ -17,6 +17,7 @@ import tensorflow as tf
 from worker.pruning.objectives import MetricFactory
 from worker.pruning.prunable_model import PrunableModel, param_count
 from worker.pruning.pruner import LayerState, Pruner
+from worker.pruning.scalar_log import ScalarLog
 
 
 def evaluate(
@@ -145,23 +146,21 @@ class PruningSummaries:
     `<name>/global_sparsity`, `loss`, `learning_rate` (`<name>` is hparams.name)."""
 
     def __init__(self, logdir: str, name: str) -> None:
-        self._writer = tf.summary.create_file_writer(logdir)
+        self._log = ScalarLog(logdir)
         self._name = name
 
     def masks(self, step: int, layers: list[LayerState], target: float, achieved: float) -> None:
-        with self._writer.as_default(step=step):
-            for layer in layers:
-                tf.summary.scalar(f"{self._name}/{layer.name}/sparsity", layer.achieved)
-                tf.summary.scalar(f"{self._name}/{layer.name}/threshold", layer.threshold)
-            tf.summary.scalar(f"{self._name}/target_sparsity", target)
-            tf.summary.scalar(f"{self._name}/global_sparsity", achieved)
+        scalars: dict[str, float] = {}
+        for layer in layers:
+            scalars[f"{self._name}/{layer.name}/sparsity"] = layer.achieved
+            scalars[f"{self._name}/{layer.name}/threshold"] = layer.threshold
+        scalars[f"{self._name}/target_sparsity"] = target
+        scalars[f"{self._name}/global_sparsity"] = achieved
+        self._log.add(step, scalars)
 
     def training(self, step: int, loss: float | None, learning_rate: float) -> None:
-        with self._writer.as_default(step=step):
-            if loss is not None:
-                tf.summary.scalar("loss", loss)
-            tf.summary.scalar("learning_rate", learning_rate)
+        scalars = {} if loss is None else {"loss": loss}
+        self._log.add(step, {**scalars, "learning_rate": learning_rate})
 
     def close(self) -> None:
-        self._writer.flush()
-        self._writer.close()
+        self._log.close()

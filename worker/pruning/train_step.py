@@ -141,6 +141,7 @@ class TrainStep:
         self._loss_sum = tf.Variable(0.0, trainable=False, dtype=tf.float32)
         self._loss_count = tf.Variable(0.0, trainable=False, dtype=tf.float32)
         self._step = tf.function(self._train_step, input_signature=list(element_spec))
+        self._take_sums = tf.function(self._take_sums_and_rate)
 
     def __call__(self, x: dict[str, tf.Tensor], y: tf.Tensor) -> None:
         try:
@@ -168,16 +169,20 @@ class TrainStep:
         self._optimizer.apply_gradients(zip(gradients, self._variables, strict=True))
         return loss
 
-    def take_mean_loss(self) -> float | None:
-        """Mean training loss since the last call (syncs with the device; call rarely)."""
-        count = float(self._loss_count.numpy())
-        if count == 0:
-            return None
-        mean = float(self._loss_sum.numpy()) / count
-        self._loss_sum.assign(0.0)
-        self._loss_count.assign(0.0)
-        return mean
+    def take_report(self) -> tuple[float | None, float]:
+        """(mean training loss since the last call, learning rate), in one device sync."""
+        loss_sum, count, learning_rate = (float(v) for v in self._take_sums().numpy())
+        return (None if count == 0 else loss_sum / count), learning_rate
 
-    @property
-    def learning_rate(self) -> float:
-        return float(tf.convert_to_tensor(self._optimizer.learning_rate))
+    def _take_sums_and_rate(self) -> tf.Tensor:
+        taken = tf.stack(
+            [
+                self._loss_sum.read_value(),
+                self._loss_count.read_value(),
+                tf.cast(self._optimizer.learning_rate, tf.float32),
+            ]
+        )
+        with tf.control_dependencies([taken]):
+            self._loss_sum.assign(0.0)
+            self._loss_count.assign(0.0)
+        return taken

@@ -90,8 +90,8 @@ class ProgressReporter:
         )
 
     def report(self, step: int, mask_update: bool = False) -> None:
-        loss = self._train_step.take_mean_loss()
-        self._summaries.training(step, loss, self._train_step.learning_rate)
+        loss, learning_rate = self._train_step.take_report()
+        self._summaries.training(step, loss, learning_rate)
         rate = self.steps_per_second(step)
         self._events.emit(
             "progress",
