@@ -32,6 +32,10 @@ def _rows(s: Payload) -> list[list[str]]:
     return rows
 
 
+# Pruned runs do all a dense run does and more: below this the wall ratio is noise.
+NOISE_BELOW = 0.95
+
+
 def small_model_overhead(s: Payload) -> Section:
     goal, wall = s["goal_wall_ratio"], s["wall"]["ratio_of_medians"]
     met = wall <= goal
@@ -47,6 +51,14 @@ def small_model_overhead(s: Payload) -> Section:
         f"Goal: pruned/dense wall time ≤ {goal}. This run: {verdict(met)} ({ratio(wall)}).",
         "",
     ]
+    if wall < NOISE_BELOW:
+        cpu = s["cpu"]["ratio_of_medians"]
+        lines += [
+            "Pruning cannot make a run faster: a wall ratio this far below 1 is the spread of "
+            "the wall times (some runs of either kind wait seconds longer for the same CPU "
+            f"seconds), so the CPU ratio, {ratio(cpu)}, is the one to read against the goal.",
+            "",
+        ]
     load = (s.get("load_average_1min_before"), s.get("load_average_1min_after"))
     if None not in load:
         cpus = s.get("machine", {}).get("cpus", "?")
