@@ -75,8 +75,8 @@ def _run_attempt(
         json.dumps(job.exports),
         job.kind,
         settings.fake_trainer_command,
-        settings.trainer_devices,
-        settings.trainer_logical_cpus,
+        devices=settings.trainer_devices,
+        logical_cpus=settings.trainer_logical_cpus,
     )
     trainer = TrainerProcess(command, scratch, TrainerLimits(settings.trainer_memory_limit_bytes))
     try:

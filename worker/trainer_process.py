@@ -30,7 +30,6 @@ from pathlib import Path
 import psutil
 
 from app.core.process_group import signal_group, stop_group
-from worker.pruning.contract.devices import DEFAULT_DEVICES
 from worker.trainer_lines import MAX_LINE_CHARS
 
 MAX_QUEUED_LINES = 64
@@ -210,13 +209,15 @@ def trainer_command(
     exports: str = "[]",
     kind: str = "prune",
     stand_in: str = "",
-    devices: str = DEFAULT_DEVICES,
-    logical_cpus: int = 1,
+    *,
+    devices: str,
+    logical_cpus: int,
 ) -> list[str]:
     """The engine's command line: a pruning job's, or (kind "sensitivity") the sensitivity
     mode's. `stand_in` (Settings.fake_trainer_command, a test aid) replaces the program,
     keeping the arguments. `devices` and `logical_cpus` (TRAINER_DEVICES, TRAINER_LOGICAL_CPUS)
-    are for training: the sensitivity mode only evaluates, on one device."""
+    are for training (the trainer checks them): the sensitivity mode only evaluates, on one
+    device."""
     program = shlex.split(stand_in) if stand_in else [sys.executable, "-m", "worker.pruning"]
     mode = ["sensitivity"] if kind == "sensitivity" else []
     return [

@@ -5,11 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from worker.pruning.contract.devices import DEFAULT_DEVICES, parse_devices
-from worker.pruning.contract.errors import PruningError
 
 GiB = 1024**3
 MiB = 1024**2
@@ -52,22 +49,15 @@ class Settings(BaseSettings):
     # A test aid, never for real jobs: a command line run instead of `python -m worker.pruning`
     # (same arguments, same JSON-lines protocol), e.g. tests/worker/fake_trainer.py.
     fake_trainer_command: str = ""
-    # The devices one job trains on (worker/pruning/contract/devices.py): first, cpu, all, or
-    # names like GPU:0,GPU:1; and how many logical devices the CPU counts as (tests, CI).
-    trainer_devices: str = DEFAULT_DEVICES
+    # The devices one job trains on (worker/pruning/contract/devices.py, which the worker checks
+    # this against when it starts): first, cpu, all, or names like GPU:0,GPU:1; and how many
+    # logical devices the CPU counts as (tests, CI).
+    trainer_devices: str = "first"
     trainer_logical_cpus: int = Field(default=1, ge=1)
 
     # Per-tenant limits.
     tenant_max_concurrent_jobs: int = 16  # the largest sweep fits at once
     tenant_max_stored_bytes: int = 50 * GiB
-
-    @field_validator("trainer_devices")
-    @classmethod
-    def _devices_a_trainer_understands(cls, value: str) -> str:
-        try:
-            return parse_devices(value).to_argument()
-        except PruningError as exc:
-            raise ValueError(exc.message) from None
 
     @property
     def scratch_dir(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.core.settings import Settings
-from worker.pruning.contract.devices import parse_devices
+from worker.pruning.contract.devices import ONE_DEVICE, parse_devices
 from worker.pruning.contract.errors import PruningError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -58,23 +59,26 @@ def test_devices_the_host_lacks_are_named() -> None:
         parse_devices("GPU:0,GPU:2").pick(TWO_GPUS, ["CPU:0"])
 
 
-def test_settings_keep_the_canonical_form_and_refuse_the_rest() -> None:
-    assert Settings(trainer_devices=" gpu:1 ,GPU:0").trainer_devices == "GPU:1,GPU:0"
+def test_settings_default_to_one_device_and_refuse_no_logical_cpus() -> None:
     assert Settings().trainer_devices == "first"
-    with pytest.raises(ValidationError, match="'GPU0' is not a device"):
-        Settings(trainer_devices="GPU0")
+    assert parse_devices(Settings().trainer_devices) == ONE_DEVICE
     with pytest.raises(ValidationError, match="trainer_logical_cpus"):
         Settings(trainer_logical_cpus=0)
 
 
-def test_worker_with_a_bad_setting_does_not_start() -> None:
-    env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0", "TRAINER_DEVICES": "GPU0"}
+def test_the_trainer_refuses_a_bad_setting_before_it_loads_anything(tmp_path: Path) -> None:
+    """The worker passes TRAINER_DEVICES through as it is; the trainer's first check refuses it,
+    so the job fails at once with a code that says what to fix (and is never retried)."""
+    argv = [str(tmp_path / "model.keras"), str(tmp_path / "data.npz"), "--devices", "GPU0"]
+    argv += ["--hparams", "{}", "--training", "{}", "--out", str(tmp_path / "out")]
     result = subprocess.run(
-        [sys.executable, "-c", "import worker.celery_app"],
+        [sys.executable, "-m", "worker.pruning", *argv],
         cwd=PROJECT_ROOT,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
         capture_output=True,
         text=True,
     )
-    assert result.returncode != 0
-    assert "TRAINER_DEVICES: 'GPU0' is not a device: use first, cpu, all" in result.stderr
+    assert result.returncode == 1
+    error = json.loads(result.stdout.strip().splitlines()[-1])
+    assert error["event"] == "error" and error["code"] == "invalid_devices"
+    assert "TRAINER_DEVICES: 'GPU0' is not a device: use first, cpu, all" in error["message"]

@@ -68,7 +68,7 @@ def test_the_trainer_trains_on_the_devices_the_worker_is_given(
     make_job: MakeJob, worker_settings: MakeSettings, redis_client: redis.Redis
 ) -> None:
     job_id = make_job("succeed")
-    settings = worker_settings(trainer_devices="gpu:0, gpu:1", trainer_logical_cpus=2)
+    settings = worker_settings(trainer_devices="GPU:0,GPU:1", trainer_logical_cpus=2)
     assert run(job_id, settings, redis_client) is RunResult.DONE
     job = load_job(job_id)
     assert job.metrics["training"] == {"devices": "GPU:0,GPU:1", "logical_cpus": 2}
